@@ -1,0 +1,210 @@
+"""The `coder` command line: one short function per command, each calling one `Project` method.
+
+User errors (`CoderError`) become ``Error: <message>`` on stderr and exit code 1, in one place
+(`_run`); anything else is a bug and keeps its traceback. Usage errors exit with 2 (click).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from .errors import CoderError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold interview text
+    help="NLP-assisted coding of qualitative interview transcripts.",
+    add_completion=False,
+)
+codebook_app = typer.Typer(no_args_is_help=True, help="Show, check and change the project's codebook.")
+app.add_typer(codebook_app, name="codebook")
+
+F = TypeVar("F", bound=Callable[..., Any])
+PROJECT = typer.Argument(..., help="The project folder (created by 'coder init').", show_default=False)
+
+
+def _run(func: F) -> F:
+    """Turn `CoderError` into one line on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CoderError as e:
+            typer.echo(f"Error: {e}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted; everything committed before the interruption is kept.", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def command(typer_app: typer.Typer = app, name: str | None = None) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        return typer_app.command(name)(_run(func))  # type: ignore[return-value]
+
+    return decorate
+
+
+def _open(path: Path) -> Any:
+    from .project import Project
+
+    return Project.open(path)
+
+
+def _warn(lines: Any) -> None:
+    for w in lines:
+        typer.echo(f"Warning: {w}", err=True)
+
+
+@command()
+def init(
+    project: Path = PROJECT,
+    codebook: str = typer.Option("politisk-exit", help="A bundled codebook name or a path to a codebook YAML file."),
+) -> None:
+    """Create a new project folder with an empty store and a codebook."""
+    from .project import Project
+
+    with Project.init(project, codebook) as proj:
+        book = proj.codebook
+    typer.echo(f"Created project {project} with codebook '{book.id}' v{book.version} ({len(book.codes)} codes).")
+
+
+@command()
+def ingest(
+    project: Path = PROJECT,
+    files: list[Path] = typer.Argument(..., help="Transcript files or folders (.txt, .docx, .srt, .vtt).", show_default=False),
+    interviewer: list[str] = typer.Option([], "--interviewer", help="Speaker label of the interviewer (repeatable); guessed if not given."),
+    metadata: Path | None = typer.Option(None, help="Informant sidecar (CSV or YAML keyed by file); informants.csv/yaml beside the files is used automatically."),
+    informant_from_filename: bool = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene)."),
+    encoding: str | None = typer.Option(None, help="Force a text encoding such as cp1252 instead of detecting it."),
+) -> None:
+    """Add transcripts to the project; original text is stored unchanged and segmented into sentences."""
+    with _open(project) as proj:
+        report = proj.add_transcripts(
+            files, interviewer=interviewer, metadata=metadata, informant_from_filename=informant_from_filename, encoding=encoding
+        )
+    _warn(report.warnings)
+    for doc in report.added:
+        typer.echo(f"Added {doc.name} (informant {doc.informant}): {doc.n_turns} turns, {doc.n_sentences} sentences.")
+    for s in report.skipped:
+        typer.echo(f"Skipped {s}.")
+    typer.echo(f"{len(report.added)} added, {len(report.skipped)} already present.")
+
+
+@command()
+def status(
+    project: Path = PROJECT,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Show documents, turns, sentences, codes and review progress."""
+    with _open(project) as proj:
+        info = proj.status()
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    cb = info["codebook"]
+    typer.echo(f"Project {info['project']}  codebook {cb['id']} v{cb['version']} ({cb['codes']} codes)")
+    typer.echo(
+        f"{info['documents']} documents, {info['turns']} turns, {info['sentences']} sentences "
+        f"({info['informant_sentences']} informant), {info['reviewed_sentences']} reviewed, "
+        f"{info['proposals']} proposals, {info['models']} models"
+    )
+    if info["documents_detail"]:
+        typer.echo(f"\n{'document':<24}{'informant':<24}{'turns':>7}{'sentences':>11}{'informant':>11}{'reviewed':>10}")
+        for d in info["documents_detail"]:
+            typer.echo(
+                f"{d['name'][:23]:<24}{(d['informant'] or '-')[:23]:<24}{d['turns']:>7}{d['sentences']:>11}"
+                f"{d['informant_sentences']:>11}{d['reviewed']:>10}"
+            )
+
+
+@command()
+def sentences(
+    project: Path = PROJECT,
+    doc: list[str] = typer.Option([], "--doc", help="Only this document (repeatable)."),
+    speaker: str | None = typer.Option(None, help="'informant', 'interviewer', or a speaker label."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """List sentences with their offsets, speaker and text."""
+    role = speaker if speaker in ("informant", "interviewer", "other") else None
+    with _open(project) as proj:
+        rows = proj.sentences(documents=doc or None, role=role, speaker=None if role else speaker)
+    for r in rows:
+        if as_json:
+            typer.echo(json.dumps({"document": r.document, "index": r.idx, "speaker": r.speaker, "role": r.role, "start": r.start, "end": r.end, "text": r.text}, ensure_ascii=False))
+        else:
+            typer.echo(f"{r.document}:{r.idx}\t{r.start}-{r.end}\t{r.speaker}\t{r.text}")
+
+
+@command(codebook_app, "show")
+def codebook_show(project: Path = PROJECT) -> None:
+    """Show the project's codes with definitions and hypothesis links."""
+    with _open(project) as proj:
+        book = proj.codebook
+    typer.echo(f"{book.title} ({book.id} v{book.version}, sha256 {book.sha256[:12]})\n")
+    for group in book.groups:
+        typer.echo(f"{group.label}")
+        for c in (c for c in book.codes if c.group == group.id):
+            hyps = ", ".join(h.id for h in book.hypotheses_for(c.id)) or "-"
+            typer.echo(f"  {c.id:<20} {c.label}  [hypotheses: {hyps}]")
+            typer.echo(f"  {'':<20} {c.description}")
+    typer.echo("")
+    for h in book.hypotheses:
+        typer.echo(f"{h.id} ({h.direction}): {h.statement}\n    evidence: {', '.join(h.evidence)}")
+
+
+@command(codebook_app, "check")
+def codebook_check(path: Path = typer.Argument(..., help="A codebook YAML file.", show_default=False)) -> None:
+    """Validate a codebook file and report every problem with its line and a fix."""
+    from .codebook import check_codebook
+
+    problems = check_codebook(path)
+    if problems:
+        for p in problems:
+            typer.echo(p, err=True)
+        typer.echo(f"Error: {path} has {len(problems)} problem(s).", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path} is a valid codebook.")
+
+
+@command(codebook_app, "use")
+def codebook_use(
+    project: Path = PROJECT,
+    codebook: str = typer.Argument(..., help="A bundled codebook name or a YAML file.", show_default=False),
+) -> None:
+    """Make a new codebook (version) current; decisions keep their code ids."""
+    with _open(project) as proj:
+        book = proj.use_codebook(codebook)
+    typer.echo(f"Now using codebook '{book.id}' v{book.version} ({len(book.codes)} codes).")
+
+
+@command()
+def export(
+    project: Path = PROJECT,
+    format: str = typer.Option("jsonl", "--format", help="Output format: jsonl."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+) -> None:
+    """Export the project's sentences with proposals and decisions."""
+    if format != "jsonl":
+        typer.echo(f"Error: unknown format '{format}'; use jsonl.", err=True)
+        raise typer.Exit(2)
+    with _open(project) as proj:
+        n = proj.export_jsonl(out)
+    typer.echo(f"Wrote {n} sentences to {out}.")
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Read transcripts from files into `Transcript` records; readers never write to the store."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputFileError
+from ..records import Transcript
+from .docx import read_docx
+from .subtitles import read_subtitles
+from .turns import TurnSplit, find_turns
+from .txt import read_txt
+
+Reader = Callable[[Path, "str | None"], tuple[str, dict[int, int], list[str]]]
+READERS: dict[str, Reader] = {
+    ".txt": read_txt,
+    ".text": read_txt,
+    ".md": read_txt,
+    ".docx": read_docx,
+    ".srt": read_subtitles,
+    ".vtt": read_subtitles,
+}
+SIDECAR_NAMES = ("informants.csv", "informants.yaml", "informants.yml", "metadata.csv", "metadata.yaml")
+
+__all__ = ["READERS", "expand_paths", "read_metadata", "read_transcript", "sha256_text", "TurnSplit", "find_turns"]
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders into the transcript files they contain (sorted), keep files as given."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in READERS and f.is_file() and f.name not in SIDECAR_NAMES))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputFileError(f"{p} does not exist; check the path.")
+    if not out:
+        raise InputFileError(f"No transcript files ({', '.join(sorted(READERS))}) found in {', '.join(map(str, paths))}.")
+    return out
+
+
+def read_metadata(path: Path) -> dict[str, dict[str, Any]]:
+    """Read an informant sidecar (CSV or YAML) keyed by file name or stem.
+
+    CSV: a header row with a ``file`` (or ``document``) column; other columns become metadata,
+    ``informant`` names the informant. YAML: a mapping ``file -> {informant: ..., ...}`` or a list
+    of mappings with a ``file`` key.
+    """
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputFileError(f"The metadata file {path} cannot be read as UTF-8 text; re-save it as UTF-8 CSV or YAML.") from e
+    rows: list[dict[str, Any]]
+    if path.suffix.lower() == ".csv":
+        dialect = csv.Sniffer().sniff(raw.splitlines()[0], delimiters=",;\t") if raw.strip() else csv.excel
+        rows = list(csv.DictReader(raw.splitlines(), dialect=dialect))
+    else:
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as e:
+            raise InputFileError(f"The metadata file {path} is not valid YAML ({e}).") from e
+        if isinstance(data, dict):
+            rows = [{"file": k, **(v or {})} for k, v in data.items()]
+        elif isinstance(data, list):
+            rows = [dict(r) for r in data if isinstance(r, dict)]
+        else:
+            raise InputFileError(f"The metadata file {path} must map file names to metadata.")
+    out: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(rows, start=2):
+        key = str(row.get("file") or row.get("document") or "").strip()
+        if not key:
+            raise InputFileError(f"{path}, row {i - 1}: no 'file' column value; every row must name its transcript file.")
+        meta = {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k and k not in ("file", "document") and v not in (None, "")}
+        out[key] = meta
+        out.setdefault(Path(key).stem, meta)
+    return out
+
+
+def read_transcript(
+    path: Path,
+    *,
+    interviewer: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    informant_from_filename: bool = False,
+    encoding: str | None = None,
+) -> Transcript:
+    """Read one file into a `Transcript` with turns, header metadata and informant."""
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputFileError(
+            f"{path.name}: unsupported file type '{path.suffix}'; use one of {', '.join(sorted(READERS))}."
+        )
+    if not path.is_file():
+        raise InputFileError(f"{path} does not exist; check the path.")
+    text, hints, warnings = reader(path, encoding)
+    meta = dict(metadata or {})
+    split = find_turns(text, interviewer=interviewer or _split_labels(meta.pop("interviewer_label", None)), label_hints=hints)
+    informant = meta.pop("informant", None) or (
+        path.stem.replace("_", " ").title() if informant_from_filename else None
+    ) or split.informant or _informant_speaker(split) or path.stem
+    header = {k: v for k, v in split.header.items()}
+    merged = {**{k.lower(): v for k, v in header.items()}, **meta}
+    transcript = Transcript(
+        name=path.stem,
+        text=text,
+        turns=split.turns,
+        informant=str(informant),
+        metadata=merged,
+        source=str(path),
+        warnings=tuple(f"{path.name}: {w}" for w in [*warnings, *split.warnings]),
+    )
+    return replace(transcript, metadata={**transcript.metadata, "format": path.suffix.lower().lstrip(".")})
+
+
+def _split_labels(value: Any) -> list[str] | None:
+    return [v.strip() for v in str(value).split(",")] if value else None
+
+
+def _informant_speaker(split: TurnSplit) -> str | None:
+    """Use the informant's speaker label as their name when it looks like a name."""
+    names = {t.speaker for t in split.turns if t.role == "informant"}
+    if len(names) == 1:
+        name = names.pop()
+        if len(name) > 3 and not name.isupper():
+            return name
+    return None

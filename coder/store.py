@@ -1,0 +1,303 @@
+"""SQLite access: the only module (with `migrations.py`) that speaks SQL.
+
+One file per project, WAL mode, foreign keys on. Every write goes through `atomic()`, which takes
+``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way, and rolls back on any
+exception (a killed process leaves the last committed state, which SQLite guarantees).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import migrations
+from .errors import StoreError
+from .records import Segment, Transcript
+
+
+def now() -> str:
+    """Return the current UTC time as ISO 8601, the one time format in the store."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    id: int
+    name: str
+    informant: str | None
+    metadata: dict[str, Any]
+    sha256: str
+    source: str
+    n_turns: int
+    n_sentences: int
+    n_informant_sentences: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRow:
+    id: int
+    document: str
+    document_id: int
+    informant: str | None
+    idx: int
+    turn_idx: int
+    speaker: str
+    role: str
+    start: int
+    end: int
+    text: str
+
+
+class Store:
+    """A connection to one project database."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path) if path != ":memory:" else path
+        try:
+            self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=10, check_same_thread=False)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(self.conn)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"{path} is not a readable coder database ({e}); restore it from a backup or create a new project."
+            ) from e
+        self._depth = 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """Run a block in one transaction; nested blocks use savepoints."""
+        if self._depth == 0:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise StoreError(
+                    f"The project database is busy ({e}); close other coder commands on it and try again."
+                ) from e
+        else:
+            self.conn.execute(f"SAVEPOINT sp{self._depth}")
+        self._depth += 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.conn.execute("ROLLBACK")
+            else:
+                self.conn.execute(f"ROLLBACK TO sp{self._depth}")
+                self.conn.execute(f"RELEASE sp{self._depth}")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute(f"RELEASE sp{self._depth}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- codebooks -------------------------------------------------------------------------
+    def add_codebook(self, name: str, version: int, sha256: str, yaml_text: str) -> int:
+        """Store a codebook version (idempotent by content hash) and return its id."""
+        with self.atomic() as c:
+            row = c.execute("SELECT id FROM codebooks WHERE sha256 = ?", (sha256,)).fetchone()
+            if row:
+                book_id = int(row["id"])
+            else:
+                cur = c.execute(
+                    "INSERT INTO codebooks (name, version, sha256, yaml, created) VALUES (?, ?, ?, ?, ?)",
+                    (name, version, sha256, yaml_text, now()),
+                )
+                book_id = int(cur.lastrowid or 0)
+            self.set_meta("codebook_id", str(book_id))
+            return book_id
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.atomic() as c:
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def current_codebook_yaml(self) -> str | None:
+        row = self.conn.execute(
+            "SELECT yaml FROM codebooks WHERE id = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'codebook_id')"
+        ).fetchone()
+        return row["yaml"] if row else None
+
+    # -- documents -------------------------------------------------------------------------
+    def document_by_sha(self, sha256: str) -> str | None:
+        row = self.conn.execute("SELECT name FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+        return row["name"] if row else None
+
+    def document_names(self) -> set[str]:
+        return {r["name"] for r in self.conn.execute("SELECT name FROM documents")}
+
+    def add_document(self, transcript: Transcript, sha256: str, segments: Sequence[Segment]) -> int:
+        """Insert a document with its turns and sentences in one transaction; return its id."""
+        with self.atomic() as c:
+            cur = c.execute(
+                "INSERT INTO documents (name, informant, metadata, text, sha256, source, added) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    transcript.name,
+                    transcript.informant,
+                    json.dumps(transcript.metadata, ensure_ascii=False),
+                    transcript.text,
+                    sha256,
+                    transcript.source,
+                    now(),
+                ),
+            )
+            doc_id = int(cur.lastrowid or 0)
+            turn_ids = []
+            for i, t in enumerate(transcript.turns):
+                cur = c.execute(
+                    "INSERT INTO turns (document_id, idx, speaker, role, start, end, label_start, meta) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (doc_id, i, t.speaker, t.role, t.start, t.end, t.label_start, json.dumps(t.meta, ensure_ascii=False)),
+                )
+                turn_ids.append(int(cur.lastrowid or 0))
+            c.executemany(
+                "INSERT INTO sentences (document_id, turn_id, idx, start, end) VALUES (?, ?, ?, ?, ?)",
+                [(doc_id, turn_ids[s.turn], s.index, s.start, s.end) for s in segments],
+            )
+            return doc_id
+
+    def documents(self) -> list[DocumentRow]:
+        rows = self.conn.execute(
+            """
+            SELECT d.id, d.name, d.informant, d.metadata, d.sha256, d.source,
+                   (SELECT COUNT(*) FROM turns t WHERE t.document_id = d.id) AS n_turns,
+                   (SELECT COUNT(*) FROM sentences s WHERE s.document_id = d.id) AS n_sentences,
+                   (SELECT COUNT(*) FROM sentences s JOIN turns t ON t.id = s.turn_id
+                     WHERE s.document_id = d.id AND t.role = 'informant') AS n_informant_sentences
+            FROM documents d ORDER BY d.id
+            """
+        ).fetchall()
+        return [
+            DocumentRow(
+                id=r["id"],
+                name=r["name"],
+                informant=r["informant"],
+                metadata=json.loads(r["metadata"]),
+                sha256=r["sha256"],
+                source=r["source"],
+                n_turns=r["n_turns"],
+                n_sentences=r["n_sentences"],
+                n_informant_sentences=r["n_informant_sentences"],
+            )
+            for r in rows
+        ]
+
+    def document_text(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT text FROM documents WHERE name = ?", (name,)).fetchone()
+        return row["text"] if row else None
+
+    def sentences(
+        self,
+        *,
+        documents: Sequence[str] | None = None,
+        role: str | None = None,
+        speaker: str | None = None,
+        ids: Sequence[int] | None = None,
+    ) -> list[SentenceRow]:
+        """Sentences in document order, with their text sliced from the original document."""
+        where, args = [], []
+        if documents:
+            where.append(f"d.name IN ({','.join('?' * len(documents))})")
+            args.extend(documents)
+        if role:
+            where.append("t.role = ?")
+            args.append(role)
+        if speaker:
+            where.append("t.speaker = ?")
+            args.append(speaker)
+        if ids is not None:
+            where.append(f"s.id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        sql = (
+            "SELECT s.id, d.name AS document, d.id AS document_id, d.informant, s.idx, t.idx AS turn_idx, "
+            "t.speaker, t.role, s.start, s.end, substr(d.text, s.start + 1, s.end - s.start) AS text "
+            "FROM sentences s JOIN turns t ON t.id = s.turn_id JOIN documents d ON d.id = s.document_id"
+        )
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY d.id, s.idx"
+        return [SentenceRow(**dict(r)) for r in self.conn.execute(sql, args)]
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: int(self.conn.execute(sql).fetchone()[0])  # noqa: E731
+        return {
+            "documents": one("SELECT COUNT(*) FROM documents"),
+            "turns": one("SELECT COUNT(*) FROM turns"),
+            "sentences": one("SELECT COUNT(*) FROM sentences"),
+            "informant_sentences": one(
+                "SELECT COUNT(*) FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE t.role = 'informant'"
+            ),
+            "reviewed_sentences": one("SELECT COUNT(DISTINCT sentence_id) FROM reviews WHERE undone = 0"),
+            "proposals": one("SELECT COUNT(*) FROM proposals"),
+            "models": one("SELECT COUNT(*) FROM models"),
+        }
+
+    def reviewed_count(self, document_id: int) -> int:
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(DISTINCT r.sentence_id) FROM reviews r JOIN sentences s ON s.id = r.sentence_id "
+                "WHERE s.document_id = ? AND r.undone = 0",
+                (document_id,),
+            ).fetchone()[0]
+        )
+
+    # -- models and proposals ----------------------------------------------------------------
+    def latest_model(self) -> sqlite3.Row | None:
+        """The newest model that has stored proposals (the one proposals are shown from)."""
+        return self.conn.execute(
+            "SELECT m.* FROM models m WHERE EXISTS (SELECT 1 FROM proposals p WHERE p.model_id = m.id) "
+            "ORDER BY m.created DESC LIMIT 1"
+        ).fetchone()
+
+    def proposals(self, model_id: str) -> dict[int, dict[str, float]]:
+        out: dict[int, dict[str, float]] = {}
+        for r in self.conn.execute("SELECT sentence_id, code, score FROM proposals WHERE model_id = ?", (model_id,)):
+            out.setdefault(r["sentence_id"], {})[r["code"]] = r["score"]
+        return out
+
+    # -- reviews and decisions ---------------------------------------------------------------
+    def decisions_by_sentence(self) -> dict[int, list[dict[str, Any]]]:
+        """All decisions per sentence; ``current`` marks those of each coder's latest review."""
+        rows = self.conn.execute(
+            """
+            SELECT r.id AS review_id, r.sentence_id, r.coder, r.created, d.code, d.accepted, d.stance,
+                   r.id = (SELECT MAX(r2.id) FROM reviews r2 WHERE r2.sentence_id = r.sentence_id
+                           AND r2.coder = r.coder AND r2.undone = 0) AS current
+            FROM reviews r JOIN decisions d ON d.review_id = r.id
+            WHERE r.undone = 0 ORDER BY r.id
+            """
+        )
+        out: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["sentence_id"], []).append(
+                {
+                    "code": r["code"],
+                    "accepted": bool(r["accepted"]),
+                    "stance": r["stance"],
+                    "coder": r["coder"],
+                    "time": r["created"],
+                    "current": bool(r["current"]),
+                }
+            )
+        return out

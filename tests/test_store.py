@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from coder import migrations
+from coder.errors import StoreError
+from coder.records import Segment, Transcript, Turn
+from coder.store import Store
+
+TEXT = "I: Hvorfor?\nLene: Det var truslerne. Jeg stoppede."
+
+
+def _transcript(name: str = "lene") -> tuple[Transcript, list[Segment]]:
+    turns = (Turn("I", "interviewer", 3, 11), Turn("Lene", "informant", 18, len(TEXT)))
+    segs = [Segment(0, 0, 3, 11), Segment(1, 1, 18, 36), Segment(1, 2, 37, len(TEXT))]
+    return Transcript(name, TEXT, turns, "Lene"), segs
+
+
+def test_store_migrations_set_user_version_and_are_idempotent(tmp_path):
+    store = Store(tmp_path / "x.db")
+    assert store.schema_version == len(migrations.MIGRATIONS)
+    store.close()
+    again = Store(tmp_path / "x.db")  # applying again changes nothing
+    assert again.schema_version == len(migrations.MIGRATIONS)
+    assert again.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert again.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_store_refuses_newer_schema(tmp_path):
+    conn = sqlite3.connect(tmp_path / "new.db")
+    conn.execute(f"PRAGMA user_version = {len(migrations.MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="written by a newer version of coder"):
+        Store(tmp_path / "new.db")
+
+
+def test_store_not_a_database(tmp_path):
+    (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="is not a readable coder database"):
+        Store(tmp_path / "junk.db")
+
+
+def test_store_sentence_text_is_slice_of_original():
+    store = Store(":memory:")
+    t, segs = _transcript()
+    store.add_document(t, "abc", segs)
+    rows = store.sentences()
+    assert [r.text for r in rows] == [TEXT[s.start : s.end] for s in segs]
+    assert [r.role for r in rows] == ["interviewer", "informant", "informant"]
+    assert store.sentences(role="informant")[0].text == "Det var truslerne."
+
+
+def test_store_non_ascii_offsets_are_code_points():
+    store = Store(":memory:")
+    text = "Lene: Æbler og øl – 😀 ærlig talt. Så gik jeg."
+    turns = (Turn("Lene", "informant", 6, len(text)),)
+    segs = [Segment(0, 0, 6, 34), Segment(0, 1, 35, len(text))]
+    store.add_document(Transcript("x", text, turns, "Lene"), "sha", segs)
+    assert [r.text for r in store.sentences()] == [text[6:34], text[35:]]
+
+
+def test_store_atomic_rolls_back_everything_on_error():
+    store = Store(":memory:")
+    t, segs = _transcript()
+    with pytest.raises(RuntimeError):
+        with store.atomic():
+            store.add_document(t, "abc", segs)  # nested: a savepoint
+            raise RuntimeError("crash mid-write")
+    assert store.counts()["documents"] == 0 and store.counts()["sentences"] == 0
+
+
+def test_store_bad_segment_rolls_back_document():
+    store = Store(":memory:")
+    t, segs = _transcript()
+    bad = [*segs, Segment(1, 3, 40, 40)]  # empty span violates the CHECK constraint
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_document(t, "abc", bad)
+    assert store.counts()["documents"] == 0
+
+
+def test_store_duplicate_sha_rejected():
+    store = Store(":memory:")
+    t, segs = _transcript()
+    store.add_document(t, "abc", segs)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_document(_transcript("other")[0], "abc", segs)
+    assert store.document_by_sha("abc") == "lene"
+
+
+def test_store_codebook_versions_idempotent():
+    store = Store(":memory:")
+    a = store.add_codebook("mini", 1, "s1", "id: a")
+    b = store.add_codebook("mini", 2, "s2", "id: b")
+    assert store.add_codebook("mini", 1, "s1", "id: a") == a != b
+    assert store.current_codebook_yaml() == "id: a"  # re-adding makes it current again
