@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from coder.segment import load_nlp, split_text
 
@@ -156,7 +157,7 @@ def build_split(sentences: Sequence[str], seed: int) -> Split:
     docs = [sentences[i : i + DOC_SIZE] for i in range(0, len(sentences), DOC_SIZE)]
     rng = random.Random(seed)
     speech_docs = [[speechify(s, rng, split.counts) for s in doc] for doc in docs]
-    for doc, speech in zip(docs, speech_docs):
+    for doc, speech in zip(docs, speech_docs, strict=True):
         split.written.append(join(doc))
         split.speech.append(join(speech))
         trans = [transcriptify(s, rng, split.counts) for s in speech]
@@ -260,7 +261,7 @@ def variant_docs(split: Split, variant: str) -> list[Doc]:
     return split.transcript if variant == "transcript+turns" else getattr(split, variant)
 
 
-def evaluate(splits: dict[str, Split], splitters: dict[str, Splitter]) -> list[dict]:
+def evaluate(splits: dict[str, Split], splitters: dict[str, Splitter]) -> list[dict[str, Any]]:
     """One row per splitter x variant: test P/R/F1, test lenient F1, dev F1."""
     rows = []
     for name, splitter in splitters.items():
@@ -312,7 +313,9 @@ def measure_speed(splits: dict[str, Split], min_seconds: float = 2.0) -> dict[st
 # --- output -------------------------------------------------------------------------------
 
 
-def format_table(rows: Sequence[dict], speed: dict[str, float], splits: dict[str, Split]) -> str:
+def format_table(
+    rows: Sequence[dict[str, Any]], speed: dict[str, float], splits: dict[str, Split]
+) -> str:
     lines = [
         "| splitter | variant | P | R | F1 | F1 lenient | dev F1 |",
         "|---|---|---|---|---|---|---|",
@@ -343,6 +346,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--speed-seconds", type=float, default=2.0, help="time spent timing")
     args = parser.parse_args(argv)
+    missing = [f for f in SPLIT_FILES.values() if not (args.ddt_dir / f).is_file()]
+    if missing:
+        parser.error(f"{', '.join(missing)} not found in {args.ddt_dir}; pass --ddt-dir")
     splits = {
         name: build_split(read_sentences(args.ddt_dir / SPLIT_FILES[name]), seed)
         for name, seed in SEEDS.items()
