@@ -25,7 +25,7 @@ def cache_dir() -> Path:
 
 
 def e5_cache_dir() -> Path:
-    """Return the folder that holds the rebuilt multilingual-e5-small: `$CODER_E5_CACHE`, else under the cache."""
+    """Return the folder for the rebuilt multilingual-e5-small: `$CODER_E5_CACHE`, else in the cache."""
     if env := os.environ.get("CODER_E5_CACHE"):
         return Path(env).expanduser()
     return cache_dir() / "multilingual-e5-small-q4"

@@ -67,3 +67,71 @@ def ingested(project, tmp_path: Path):
     shutil.copy(DATA / "lene.txt", src / "lene.txt")
     project.add_transcripts([src / "lene.txt"])
     return project
+
+
+# Danish words for the tiny encoder's vocabulary; tests that fine-tune it write sentences from these.
+TINY_WORDS = (
+    "jeg du han hun vi de det der som og men for at i på med til af om er var har havde blev kan skal vil "
+    "ikke meget lidt godt svært nu så da når fordi efter før hele tiden altid aldrig nok også bare "
+    "penge skat løn budget økonomi regning gæld kroner "
+    "mor far børn søster bror familie hjemme kone mand datter søn "
+    "job kollega chef arbejde kontor møde byrådet borgmester partiet valget "
+    "vejret sommer vinter bil hus have tog bus by kommune ja nej tak hej øh"
+).split()
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build a tiny 2-layer BERT encoder and a word-level tokenizer offline; return their folder.
+
+    `AutoModel.from_pretrained(folder, add_pooling_layer=False)` and `AutoTokenizer.from_pretrained(folder)`
+    load it. The weights are random but fixed (seeded); the vocabulary is `TINY_WORDS` plus
+    [PAD]/[UNK]/[CLS]/[SEP]/[MASK], lowercased, so unknown words become [UNK].
+    """
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from tokenizers.processors import TemplateProcessing
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator([" ".join(TINY_WORDS) + " . , ? !"], trainers.WordLevelTrainer(special_tokens=specials))
+    tok.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[(t, tok.token_to_id(t)) for t in ("[CLS]", "[SEP]")],
+    )
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=128,
+    )
+    fast.save_pretrained(folder)
+    config = transformers.BertConfig(
+        vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, pad_token_id=tok.token_to_id("[PAD]"),
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        transformers.BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def e5_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the e5 encoder once per session into a tmp folder, never into the user's home."""
+    from coder.encoders import e5_build
+
+    root = tmp_path_factory.mktemp("e5")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CODER_HOME", str(root / "home"))
+        mp.setenv("CODER_E5_CACHE", str(root / "e5"))
+        return e5_build.ensure_e5()
+
+
+@pytest.fixture
+def use_e5(e5_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the e5 cache of this test at the session's build."""
+    monkeypatch.setenv("CODER_E5_CACHE", str(e5_dir))
+    return e5_dir

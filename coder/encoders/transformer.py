@@ -1,0 +1,87 @@
+"""Mean-pooled transformer encoders: the rebuilt e5 and any Hugging Face encoder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelNotFoundError
+
+# Sentences in interviews are short; 256 tokens keeps the rare run-on sentence without paying
+# for 512-wide attention on every batch.
+MAX_LENGTH = 256
+BATCH_SIZE = 32
+
+
+class TransformerEncoder:
+    """Load weights lazily from a folder or hub id; encode with length bucketing."""
+
+    trainable = False
+
+    def __init__(self, name: str, source: str | Path, *, passage_prefix: str = "", query_prefix: str = ""):
+        self.name = name
+        self.source = source
+        self.passage_prefix = passage_prefix
+        self.query_prefix = query_prefix
+        self._model: Any = None
+        self._tokenizer: Any = None
+
+    @classmethod
+    def e5(cls) -> TransformerEncoder:
+        # e5 was trained with these prefixes; without them its embeddings are measurably worse.
+        return cls("e5-small.v1", "", passage_prefix="passage: ", query_prefix="query: ")
+
+    def load(self) -> tuple[Any, Any]:
+        """Return (model, tokenizer), loading them on first use."""
+        if self._model is None:
+            import torch
+
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            if self.name == "e5-small.v1":
+                from .e5_build import load_e5
+
+                self._model, self._tokenizer = load_e5()
+            else:
+                self._model, self._tokenizer = _load_hf(str(self.source))
+        return self._model, self._tokenizer
+
+    def set_model(self, model: Any) -> None:
+        """Use a fine-tuned copy of the model (same tokenizer)."""
+        self.load()
+        self._model = model
+
+    def encode(self, texts: Sequence[str], *, query: bool = False, progress: bool = False) -> np.ndarray:
+        from .e5_build import embed
+
+        model, tokenizer = self.load()
+        prefix = self.query_prefix if query else self.passage_prefix
+        batch = BATCH_SIZE
+        while True:
+            try:
+                return embed(model, tokenizer, texts, prefix=prefix, batch_size=batch, max_length=MAX_LENGTH)
+            except (MemoryError, RuntimeError) as e:
+                # Out of memory on a huge batch: halve and retry (a RuntimeError that is not
+                # about memory is a bug and is re-raised).
+                if batch == 1 or not isinstance(e, MemoryError) and "memory" not in str(e).lower():
+                    raise
+                batch //= 2
+
+
+def _load_hf(source: str) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModel.from_pretrained(source)
+    except OSError as e:
+        where = "folder" if Path(source).exists() else "hub id (needs internet, or a local copy)"
+        raise ModelNotFoundError(
+            f"Cannot load the encoder '{source}' as a Hugging Face {where} ({str(e).splitlines()[0]}); "
+            "pass a folder that holds config.json, the weights and the tokenizer."
+        ) from e
+    model.eval()
+    return model, tokenizer
