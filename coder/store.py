@@ -301,3 +301,66 @@ class Store:
                 }
             )
         return out
+
+    def interviewer_questions(self) -> dict[int, str]:
+        """For every sentence id, the text of the last interviewer turn before its turn."""
+        rows = self.conn.execute(
+            "SELECT t.id, t.document_id, t.role, substr(d.text, t.start + 1, t.end - t.start) AS text "
+            "FROM turns t JOIN documents d ON d.id = t.document_id ORDER BY t.document_id, t.idx"
+        ).fetchall()
+        question: dict[int, str] = {}
+        last: tuple[int, str] = (-1, "")
+        for r in rows:
+            if r["document_id"] != last[0]:
+                last = (r["document_id"], "")
+            question[r["id"]] = last[1]
+            if r["role"] == "interviewer":
+                last = (r["document_id"], r["text"])
+        out: dict[int, str] = {}
+        for s in self.conn.execute("SELECT id, turn_id FROM sentences"):
+            out[s["id"]] = question.get(s["turn_id"], "")
+        return out
+
+    def register_model(self, id: str, kind: str, params: dict[str, Any], metrics: dict[str, Any], path: str, codebook_sha256: str) -> None:
+        with self.atomic() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO models (id, kind, params, metrics, path, codebook_sha256, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (id, kind, json.dumps(params, ensure_ascii=False), json.dumps(metrics, ensure_ascii=False), path, codebook_sha256, now()),
+            )
+
+    def models(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM models ORDER BY created").fetchall()
+
+    def model_row(self, id: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM models WHERE id = ?", (id,)).fetchone()
+
+    def replace_proposals(self, model_id: str, rows: Sequence[tuple[int, str, float]]) -> None:
+        """Store a model's proposals, replacing its earlier ones for the same sentences, atomically."""
+        with self.atomic() as c:
+            c.executemany("DELETE FROM proposals WHERE model_id = ? AND sentence_id = ?", {(model_id, r[0]) for r in rows})
+            stamp = now()
+            c.executemany(
+                "INSERT INTO proposals (sentence_id, code, model_id, score, created) VALUES (?, ?, ?, ?, ?)",
+                [(sid, code, model_id, float(score), stamp) for sid, code, score in rows],
+            )
+
+    def labelled_sentences(self) -> list[tuple[int, list[tuple[str, bool, str | None]]]]:
+        """Each reviewed sentence with the decisions of its latest review per coder (newest coder wins).
+
+        A review without accepted codes means "no code": the sentence is a negative for every code.
+        """
+        rows = self.conn.execute(
+            """
+            SELECT r.sentence_id, r.id AS review_id, d.code, d.accepted, d.stance
+            FROM reviews r LEFT JOIN decisions d ON d.review_id = r.id
+            WHERE r.undone = 0 AND r.id = (SELECT MAX(r2.id) FROM reviews r2 WHERE r2.sentence_id = r.sentence_id AND r2.undone = 0)
+            ORDER BY r.sentence_id
+            """
+        ).fetchall()
+        out: dict[int, list[tuple[str, bool, str | None]]] = {}
+        for r in rows:
+            lst = out.setdefault(r["sentence_id"], [])
+            if r["code"] is not None:
+                lst.append((r["code"], bool(r["accepted"]), r["stance"]))
+        return list(out.items())

@@ -142,3 +142,12 @@ def label_matrix(examples: Sequence[Example], codes: Sequence[str]) -> np.ndarra
             if c in index:
                 y[i, index[c]] = 1
     return y
+
+
+def codebook_examples(codebook: Codebook) -> list[Example]:
+    """The codebook's own example sentences as labelled data (one code each)."""
+    return [
+        Example(text=ex, codes=frozenset([c.id]), group="codebook", source=f"codebook:{codebook.id}")
+        for c in codebook.codes
+        for ex in c.examples
+    ]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -27,7 +28,21 @@ class Encoder(Protocol):
 
 
 def get_encoder(name: str) -> Encoder:
-    """Look an encoder up by its versioned name."""
+    """Look an encoder up by its versioned name; transformer encoders are shared per process.
+
+    Loading weights takes seconds and a transformer encoder is never mutated (fine-tuned models
+    use `TransformerEncoder.with_model`), so one instance per name serves every caller. Trainable
+    encoders (tf-idf) are fitted per model and always new.
+    """
+    if name == "tfidf.v1":
+        from .tfidf import TfidfEncoder
+
+        return TfidfEncoder()
+    return _shared_encoder(name)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_encoder(name: str) -> Encoder:
     if name == "e5-small.v1":
         from .transformer import TransformerEncoder
 
@@ -36,10 +51,6 @@ def get_encoder(name: str) -> Encoder:
         from .transformer import TransformerEncoder
 
         return TransformerEncoder(name, name[len("hf.v1:") :])
-    if name == "tfidf.v1":
-        from .tfidf import TfidfEncoder
-
-        return TfidfEncoder()
     raise ModelNotFoundError(
         f"Unknown encoder '{name}'; use one of: {', '.join(ENCODER_NAMES)} "
         "(e.g. hf.v1:/path/to/danskbert or hf.v1:vesteinn/DanskBERT)."

@@ -129,7 +129,8 @@ def load_e5(cache: Path | None = None) -> tuple[BertModel, PreTrainedTokenizerBa
     """Return the e5 model (fp32, eval mode, no pooler) and its tokenizer, building them if needed."""
     folder = ensure_e5(cache)
     torch, transformers = _require("torch"), _require("transformers")
-    model = transformers.AutoModel.from_pretrained(folder, dtype=torch.float32, add_pooling_layer=False)
+    with _quiet_transformers():
+        model = transformers.AutoModel.from_pretrained(folder, dtype=torch.float32, add_pooling_layer=False)
     model.eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     return model, tokenizer

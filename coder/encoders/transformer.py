@@ -29,6 +29,9 @@ class TransformerEncoder:
         self.query_prefix = query_prefix
         self._model: Any = None
         self._tokenizer: Any = None
+        # Interviews repeat short sentences ("Ja.", "Nej, nej.") and cross-validation re-encodes
+        # the same texts per fold: memoise vectors by (prefix, text).
+        self._memo: dict[tuple[str, str], np.ndarray] = {}
 
     @classmethod
     def e5(cls) -> TransformerEncoder:
@@ -49,20 +52,46 @@ class TransformerEncoder:
                 self._model, self._tokenizer = _load_hf(str(self.source))
         return self._model, self._tokenizer
 
-    def set_model(self, model: Any) -> None:
-        """Use a fine-tuned copy of the model (same tokenizer)."""
-        self.load()
-        self._model = model
+    def with_model(self, model: Any) -> TransformerEncoder:
+        """A new encoder with the same tokenizer and prefixes around another (fine-tuned) model."""
+        _, tokenizer = self.load()
+        other = TransformerEncoder(self.name, self.source, passage_prefix=self.passage_prefix, query_prefix=self.query_prefix)
+        other._model, other._tokenizer = model, tokenizer
+        return other
 
     def encode(self, texts: Sequence[str], *, query: bool = False, progress: bool = False) -> np.ndarray:
+        prefix = self.query_prefix if query else self.passage_prefix
+        todo = list(dict.fromkeys(t for t in texts if (prefix, t) not in self._memo))
+        if todo:
+            for t, v in zip(todo, self._embed(todo, prefix, progress)):
+                self._memo[(prefix, t)] = v
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self._memo[(prefix, t)] for t in texts])
+
+    @property
+    def dim(self) -> int:
+        return int(self.load()[0].config.hidden_size)
+
+    def _embed(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:
+        from tqdm.auto import tqdm
+
         from .e5_build import embed
 
         model, tokenizer = self.load()
-        prefix = self.query_prefix if query else self.passage_prefix
+        chunk = 2048  # progress in chunks; each chunk is length-bucketed inside `embed`
+        parts = []
+        with tqdm(total=len(texts), desc="encoding sentences", unit="sent", disable=not progress, leave=False) as bar:
+            for i in range(0, len(texts), chunk):
+                parts.append(self._embed_chunk(model, tokenizer, texts[i : i + chunk], prefix, embed))
+                bar.update(len(parts[-1]))
+        return np.vstack(parts)
+
+    def _embed_chunk(self, model: Any, tokenizer: Any, texts: list[str], prefix: str, embed: Any) -> np.ndarray:
         batch = BATCH_SIZE
         while True:
             try:
-                return embed(model, tokenizer, texts, prefix=prefix, batch_size=batch, max_length=MAX_LENGTH)
+                return embed(model, tokenizer, texts, prefix=prefix, batch_size=batch, max_length=self._max_length(model))
             except (MemoryError, RuntimeError) as e:
                 # Out of memory on a huge batch: halve and retry (a RuntimeError that is not
                 # about memory is a bug and is re-raised).
@@ -71,13 +100,18 @@ class TransformerEncoder:
                 batch //= 2
 
 
+    @staticmethod
+    def _max_length(model: Any) -> int:
+        return int(min(MAX_LENGTH, getattr(model.config, "max_position_embeddings", MAX_LENGTH)))
+
+
 def _load_hf(source: str) -> tuple[Any, Any]:
     from transformers import AutoModel, AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModel.from_pretrained(source)
-    except OSError as e:
+    except (OSError, ValueError) as e:
         where = "folder" if Path(source).exists() else "hub id (needs internet, or a local copy)"
         raise ModelNotFoundError(
             f"Cannot load the encoder '{source}' as a Hugging Face {where} ({str(e).splitlines()[0]}); "

