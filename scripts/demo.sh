@@ -10,3 +10,4 @@ set -x
 $CODER init "$OUT" --codebook politisk-exit
 $CODER ingest "$OUT" data/demo/transcripts
 $CODER status "$OUT"
+$CODER precode "$OUT"

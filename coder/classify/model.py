@@ -53,6 +53,9 @@ class CodeModel:
     # -- prediction ----------------------------------------------------------------------------
     @property
     def zero_shot_codes(self) -> tuple[str, ...]:
+        """Codes scored from prototypes because the head had too few labels for them."""
+        if self.prototypes is None:
+            return ()
         if self.head is None or self.head.trained_ is None:
             return self.codes
         return tuple(c for c, ok in zip(self.codes, self.head.trained_) if not ok)
