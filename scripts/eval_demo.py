@@ -27,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {
     "e5-context": TrainSettings(encoder="e5-small.v1", context=True),
     "e5": TrainSettings(encoder="e5-small.v1"),
+    "e5-int8": TrainSettings(encoder="e5-small-int8.v1"),
     "tfidf": TrainSettings(encoder="tfidf.v1"),
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--variants", default="e5-context,e5,tfidf,zero-shot")
+    ap.add_argument("--variants", default="e5,e5-context,e5-int8,tfidf,zero-shot")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     book = load_codebook("politisk-exit")

@@ -49,8 +49,21 @@ class LinearHead:
     trained_: np.ndarray | None = None  # (k,) bool: enough positives to train
     oof_: np.ndarray | None = None  # (n, k) calibrated out-of-fold probabilities (NaN where untrained)
 
-    def fit(self, X: Any, Y: np.ndarray, groups: Sequence[str] | None = None, *, calibrate: bool = True) -> LinearHead:
-        """Fit every code with enough positives; calibrate and pick thresholds out of fold."""
+    def fit(
+        self,
+        X: Any,
+        Y: np.ndarray,
+        groups: Sequence[str] | None = None,
+        *,
+        calibrate: bool = True,
+        calibration_mask: np.ndarray | None = None,
+    ) -> LinearHead:
+        """Fit every code with enough positives; calibrate and pick thresholds out of fold.
+
+        ``calibration_mask`` selects the examples whose out-of-fold scores set calibration and
+        thresholds: those drawn like the data the model will score (whole transcripts), not
+        positive-only material such as quote collections, which would push thresholds down.
+        """
         Y = np.asarray(Y)
         n, k = Y.shape
         self.trained_ = Y.sum(0) >= self.settings.min_positives
@@ -59,7 +72,7 @@ class LinearHead:
             self.platt_ = np.tile([1.0, 0.0], (k, 1))
             self.thresholds_ = np.full(k, self.settings.default_threshold)
         if calibrate:
-            self._calibrate(X, Y, groups)
+            self._calibrate(X, Y, groups, calibration_mask)
         return self
 
     def refit(self, X: Any, Y: np.ndarray) -> LinearHead:
@@ -104,7 +117,7 @@ class LinearHead:
             return list(GroupKFold(n_splits=k).split(np.zeros(n), groups=list(groups)))
         return list(KFold(n_splits=min(self.settings.folds, n), shuffle=True, random_state=self.settings.seed).split(np.zeros(n)))
 
-    def _calibrate(self, X: Any, Y: np.ndarray, groups: Sequence[str] | None) -> None:
+    def _calibrate(self, X: Any, Y: np.ndarray, groups: Sequence[str] | None, mask: np.ndarray | None) -> None:
         from sklearn.linear_model import LogisticRegression
 
         assert self.trained_ is not None and self.platt_ is not None and self.thresholds_ is not None
@@ -117,8 +130,9 @@ class LinearHead:
             s[:, ~fold.trained_] = np.nan
             scores[test] = s
         oof = np.full(Y.shape, np.nan)
+        use = np.ones(len(Y), bool) if mask is None or not np.any(mask) else np.asarray(mask, bool)
         for j in np.flatnonzero(self.trained_):
-            ok = ~np.isnan(scores[:, j])
+            ok = ~np.isnan(scores[:, j]) & use
             y = Y[ok, j]
             if ok.sum() < 10 or y.min() == y.max():
                 continue

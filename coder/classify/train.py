@@ -86,8 +86,10 @@ def train_model(
         if settings.context:
             raise TrainingError("Context features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
     if settings.finetune:
-        if enc.trainable:
-            raise TrainingError("tfidf.v1 cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH with --finetune.")
+        if enc.trainable or settings.encoder.endswith("int8.v1"):
+            raise TrainingError(
+                f"{settings.encoder} cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH with --finetune."
+            )
         enc, delta = _finetune(enc, texts, Y, groups, settings, progress)
     model = CodeModel(
         id=id or model_id(codebook, settings), kind=settings.kind, encoder=settings.encoder,
@@ -96,10 +98,14 @@ def train_model(
     )
     enc_X = enc.encode(texts, progress=progress)
     X = model.features(texts, contexts, encoded=enc_X)
-    model.head = LinearHead(settings.head).fit(X, Y, groups)
+    # Calibrate on groups that contain uncoded sentences (whole transcripts, project decisions):
+    # positive-only sources (quotes, codebook examples) would make every threshold too low.
+    natural = {g for g, y in zip(groups, Y) if not y.any()}
+    mask = np.array([g in natural for g in groups])
+    model.head = LinearHead(settings.head).fit(X, Y, groups, calibration_mask=mask)
     if not enc.trainable:
         model.prototypes = build_prototypes([enc.encode(t) for t in prototype_texts(codebook)])
-    model.metrics = oof_metrics(model.head, Y, codes)
+    model.metrics = oof_metrics(model.head, Y[mask] if mask.any() else Y, codes, mask if mask.any() else None)
     counts = Y.sum(0)
     model.training = {
         "examples": len(examples), "coded": int((Y.sum(1) > 0).sum()), "groups": sorted(set(groups)),
@@ -145,12 +151,13 @@ def _finetune(
     return enc.with_model(apply_delta(copy.deepcopy(model), result.delta)), result.delta
 
 
-def oof_metrics(head: LinearHead, Y: np.ndarray, codes: Sequence[str]) -> dict[str, Any]:
+def oof_metrics(head: LinearHead, Y: np.ndarray, codes: Sequence[str], mask: np.ndarray | None = None) -> dict[str, Any]:
     """Per-code precision/recall/F1 of the out-of-fold predictions made during calibration."""
     from .metrics import prf_table
 
     if head.oof_ is None or head.thresholds_ is None:
         return {}
-    pred = np.nan_to_num(head.oof_, nan=0.0) >= head.thresholds_
-    ok = ~np.isnan(head.oof_).all(0)
+    oof = head.oof_[mask] if mask is not None else head.oof_
+    pred = np.nan_to_num(oof, nan=0.0) >= head.thresholds_
+    ok = ~np.isnan(oof).all(0)
     return prf_table(Y[:, ok], pred[:, ok], [c for c, k in zip(codes, ok) if k], source="cross-validated (grouped folds)")

