@@ -223,7 +223,9 @@ def _settings(encoder: str, finetune: bool, context: bool, epochs: int | None, l
     return TrainSettings(encoder=encoder, finetune=finetune, context=context, head=HeadSettings(seed=seed), finetune_settings=fs)
 
 
-ENCODER = typer.Option("e5-small.v1", "--encoder", help="e5-small.v1 (default, offline), hf.v1:<hub id or folder>, or tfidf.v1.")
+ENCODER = typer.Option(
+    "e5-small.v1", "--encoder", help="e5-small.v1 (default, offline), e5-small-int8.v1 (faster), hf.v1:<hub id or folder>, or tfidf.v1."
+)
 SEED_DATA = typer.Option([], "--seed-data", help="JSONL file of extra labelled sentences ({text, codes, informant}); repeatable.")
 
 

@@ -99,11 +99,17 @@ class LinearHead:
         coef = np.zeros((Y.shape[1], d))
         intercept = np.full(Y.shape[1], -10.0)
         assert self.trained_ is not None
+        # Warm start from the previous weights: the review loop refits after a few more labels,
+        # and starting where it stopped converges in a fraction of the iterations.
+        warm = self.coef_ is not None and self.coef_.shape == coef.shape
         for j in np.flatnonzero(self.trained_):
             if Y[:, j].min() == Y[:, j].max():  # every example positive: nothing to separate
                 intercept[j] = 10.0
                 continue
-            clf = LogisticRegression(C=self.settings.C, class_weight=self.settings.class_weight, max_iter=1000)
+            clf = LogisticRegression(C=self.settings.C, class_weight=self.settings.class_weight, max_iter=1000, warm_start=warm)
+            if warm:
+                assert self.coef_ is not None and self.intercept_ is not None
+                clf.coef_, clf.intercept_ = self.coef_[j : j + 1].copy(), self.intercept_[j : j + 1].copy()
             clf.fit(X, Y[:, j])
             coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
         return coef, intercept
