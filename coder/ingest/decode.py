@@ -59,3 +59,12 @@ def decode_bytes(data: bytes, path: Path, encoding: str | None = None) -> tuple[
     if _controls(text) > max(2, len(text) // 1000):
         raise InputFileError(f"{name} looks like a binary file, not text; export the transcript as .txt or .docx and try again.")
     return normalise_newlines(text), []
+
+
+def read_text_file(path: Path, encoding: str | None = None) -> tuple[str, list[str]]:
+    """Read and decode a text file; ``(text, warnings)``."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputFileError(f"{path} cannot be read ({e.strerror}); check the path and permissions.") from e
+    return decode_bytes(data, path, encoding)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ..errors import InputFileError
-from .decode import decode_bytes
+from .decode import read_text_file
 
 _VOICE = re.compile(r"^<v(?:\.[^ >]*)?\s+([^>]+)>")
 _TAGS = re.compile(r"</?[^>]+>")
@@ -44,11 +44,7 @@ def _cues(path: Path, text: str) -> list[tuple[str, str, str]]:
 
 def read_subtitles(path: Path, encoding: str | None = None) -> tuple[str, dict[int, int], list[str]]:
     """Return (text, label hints, warnings) with one line per turn."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputFileError(f"{path} cannot be read ({e.strerror}); check the path and permissions.") from e
-    raw, warnings = decode_bytes(data, path, encoding)
+    raw, warnings = read_text_file(path, encoding)
     turns: list[tuple[str | None, list[str], str, str]] = []
     for start, end, content in _cues(path, raw):
         speaker = None

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputFileError
-from .decode import decode_bytes
+from .decode import read_text_file
 
 
 def read_txt(path: Path, encoding: str | None = None) -> tuple[str, dict[int, int], list[str]]:
     """Return (text, label hints, warnings); plain text has no formatting hints."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputFileError(f"{path} cannot be read ({e.strerror}); check the path and permissions.") from e
-    text, warnings = decode_bytes(data, path, encoding)
+    text, warnings = read_text_file(path, encoding)
     return text, {}, warnings
