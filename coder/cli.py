@@ -329,6 +329,45 @@ def models(project: Path = PROJECT, as_json: bool = typer.Option(False, "--json"
         typer.echo(f"{r['id']}  {r['kind']}  {r['params'].get('encoder')}  {r['created'][:19]}  {f1}")
 
 
+@command()
+def score(
+    project: Path = PROJECT,
+    source: str = typer.Option("reviewed", "--source", help="reviewed (human decisions), all (reviewed + proposals above threshold) or model."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report."),
+    markdown_out: Path | None = typer.Option(None, "--markdown", help="Write a Markdown report."),
+    xlsx_out: Path | None = typer.Option(None, "--xlsx", help="Write an XLSX workbook (a sheet per hypothesis)."),
+    compare: bool = typer.Option(False, "--compare", help="Show where reviewed and model-only verdicts differ."),
+    min_segments: int | None = typer.Option(None, help="Supporting sentences needed for 'supports'."),
+    confirm_share: float | None = typer.Option(None, help="Share of informants that must support for 'confirmed'."),
+) -> None:
+    """Score each hypothesis per informant from coded evidence, with the rule behind every verdict."""
+    overrides = {k: v for k, v in (("min_segments", min_segments), ("confirm_share", confirm_share)) if v is not None}
+    from . import report
+
+    with _open(project) as proj:
+        if compare:
+            for d in proj.compare_scores(overrides):
+                typer.echo(f"{d['hypothesis']} {d['informant']}: reviewed {d['reviewed']} {d['reviewed_counts']} vs model {d['model']} {d['model_counts']}")
+            return
+        scores = proj.score(source, overrides)
+        book = proj.codebook
+    if as_json:
+        typer.echo(json.dumps(scores.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for h in scores.hypotheses:
+            typer.echo(f"{h.id}  {h.verdict:<17} {h.reason}")
+            for i in h.informants:
+                typer.echo(f"    {i.informant:<26}{i.verdict:<13}+{i.supporting:<4}-{i.contradicting:<4}stability {i.stability:.2f}")
+    for path, render in ((html_out, lambda: report.to_html(scores, book)), (markdown_out, lambda: report.to_markdown(scores))):
+        if path is not None:
+            path.write_text(render(), encoding="utf-8")
+            typer.echo(f"Wrote {path}.", err=True)
+    if xlsx_out is not None:
+        report.to_xlsx(scores, xlsx_out)
+        typer.echo(f"Wrote {xlsx_out}.", err=True)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

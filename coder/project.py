@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from .errors import InputFileError, ModelNotFoundError, ProjectError
 from .ingest import expand_paths, read_metadata, read_transcript, sha256_text
 from .ingest import SIDECAR_NAMES
 from .records import Transcript
+from .score import Evidence, Scores
 from .store import SentenceRow, Store
 
 if TYPE_CHECKING:
@@ -291,6 +292,76 @@ class Project:
              "params": json.loads(r["params"]), "metrics": json.loads(r["metrics"])}
             for r in self.store.models()
         ]
+
+    # -- hypothesis scoring --------------------------------------------------------------------
+    def evidence(self, source: str = "reviewed") -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:
+        """Coded evidence from human reviews, model proposals above threshold, or both.
+
+        Returns (evidence, informant -> number of informant sentences, facts for the methods text).
+        Unreviewed proposals take the stance "supports" (no stance model yet).
+        """
+        from .score import Evidence
+
+        if source not in ("reviewed", "all", "model"):
+            raise ProjectError(f"Unknown source '{source}'; use reviewed, all or model.")
+        rows = self.store.sentences(role="informant")
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r.informant or r.document] = counts.get(r.informant or r.document, 0) + 1
+        reviewed = dict(self.store.labelled_sentences()) if source in ("reviewed", "all") else {}
+        model = self.store.latest_model() if source in ("all", "model") else None
+        if source == "reviewed" and not reviewed:
+            raise ProjectError(
+                f"No reviewed sentences in {self.path} yet; review proposals first, or score the model's "
+                "proposals with --source all (or --source model)."
+            )
+        if source in ("all", "model") and model is None:
+            raise ProjectError(f"No proposals in {self.path} yet; run 'coder precode {self.path}' first.")
+        proposals = self.store.proposals(model["id"]) if model else {}
+        thresholds = json.loads(model["params"]).get("thresholds", {}) if model else {}
+        texts: dict[str, str] = {}
+        out = []
+        for r in rows:
+            informant = r.informant or r.document
+            if r.document not in texts:
+                texts[r.document] = self.store.document_text(r.document) or ""
+            line = texts[r.document].count("\n", 0, r.start) + 1
+            if r.id in reviewed:
+                for code, accepted, stance in reviewed[r.id]:
+                    if accepted:
+                        out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, stance or "supports", True))
+            elif r.id in proposals:
+                for code, p in proposals[r.id].items():
+                    if p >= thresholds.get(code, 0.5):
+                        out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, "supports", False, p))
+        facts = {
+            "model": model["id"] if model else None,
+            "reviewed_sentences": len(reviewed),
+            "informant_sentences": len(rows),
+            "codebook": {"id": self.codebook.id, "version": self.codebook.version, "sha256": self.codebook.sha256},
+        }
+        return out, counts, facts
+
+    def score(self, source: str = "reviewed", overrides: Mapping[str, Any] | None = None) -> Scores:
+        """Score every hypothesis per informant (rules from the codebook's ``scoring:`` plus overrides)."""
+        from .score import ScoringRules, score_hypotheses
+
+        rules = ScoringRules.from_mapping({**self.codebook.scoring, **(overrides or {})})
+        evidence, counts, facts = self.evidence(source)
+        scores = score_hypotheses(evidence, counts, self.codebook, rules, source=source)
+        return Scores(scores.hypotheses, source, rules, facts)
+
+    def compare_scores(self, overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Where verdicts from reviewed codes differ from model-only verdicts: where to look next."""
+        reviewed = self.score("reviewed", overrides)
+        model = self.score("model", overrides)
+        diffs = []
+        for hr, hm in zip(reviewed.hypotheses, model.hypotheses):
+            for ir, im in zip(hr.informants, hm.informants):
+                if ir.verdict != im.verdict:
+                    diffs.append({"hypothesis": hr.id, "informant": ir.informant, "reviewed": ir.verdict, "model": im.verdict,
+                                  "reviewed_counts": [ir.supporting, ir.contradicting], "model_counts": [im.supporting, im.contradicting]})
+        return diffs
 
     # -- reading ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -11,3 +11,4 @@ $CODER init "$OUT" --codebook politisk-exit
 $CODER ingest "$OUT" data/demo/transcripts
 $CODER status "$OUT"
 $CODER precode "$OUT"
+$CODER score "$OUT" --source all --html "$OUT/report.html" --markdown "$OUT/report.md"

@@ -1,0 +1,236 @@
+"""Score hypotheses per informant from coded evidence, by explicit rules with stated thresholds.
+
+A sentence is evidence for a hypothesis when it carries one of the hypothesis' evidence codes; it
+supports or contradicts it by its stance (a sentence counts once per hypothesis). Every verdict
+keeps the rule text and the numbers that produced it, so a reader can check it by hand.
+
+Informant verdicts (S supporting and C contradicting sentences, share = S / informant sentences):
+
+1. S = 0 and C = 0: ``no_evidence``.
+2. C >= S: ``contradicts`` (contradicting evidence at least as strong as supporting evidence).
+3. S >= min_segments, share >= min_share and C <= contradiction_ratio * S: ``supports``.
+4. Otherwise ``partly`` (some support, but too little or with notable contradicting evidence).
+
+Hypothesis verdicts over all informants with sentences: ``confirmed`` when the share of informants
+who support it reaches confirm_share; ``partly_confirmed`` when supporters plus half of the partly
+informants reach partly_share; else ``not_confirmed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .codebook import Codebook
+from .errors import CodebookError
+
+INFORMANT_VERDICTS = ("supports", "partly", "contradicts", "no_evidence")
+HYPOTHESIS_VERDICTS = ("confirmed", "partly_confirmed", "not_confirmed")
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringRules:
+    """Thresholds of the verdict rules; set them under ``scoring:`` in the codebook."""
+
+    min_segments: int = 2
+    min_share: float = 0.0
+    contradiction_ratio: float = 0.5
+    confirm_share: float = 0.5
+    partly_share: float = 0.25
+    bootstrap: int = 200
+    seed: int = 13
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.min_segments < 1:
+            problems.append(f"min_segments must be at least 1 (got {self.min_segments})")
+        for name in ("min_share", "contradiction_ratio", "confirm_share", "partly_share"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                problems.append(f"{name} must be between 0 and 1 (got {v})")
+        if self.bootstrap < 0:
+            problems.append(f"bootstrap must be 0 or more (got {self.bootstrap})")
+        if problems:
+            raise CodebookError("Scoring thresholds out of range: " + "; ".join(problems) + ".")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> ScoringRules:
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise CodebookError(
+                f"Unknown scoring setting(s) {', '.join(sorted(unknown))}; use: {', '.join(cls.__dataclass_fields__)}."
+            )
+        return cls(**values)
+
+    def describe(self) -> str:
+        return (
+            f"supports: >= {self.min_segments} supporting sentences, share >= {self.min_share:.0%}, "
+            f"contradicting <= {self.contradiction_ratio:.0%} of supporting; contradicts: contradicting >= supporting; "
+            f"confirmed: >= {self.confirm_share:.0%} of informants support; partly confirmed: supporters + half of "
+            f"partly >= {self.partly_share:.0%}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One coded sentence: where it is, which code, which stance, and whether a human decided it."""
+
+    informant: str
+    document: str
+    sentence_id: int
+    start: int
+    end: int
+    line: int
+    text: str
+    code: str
+    stance: str
+    reviewed: bool
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InformantScore:
+    informant: str
+    verdict: str
+    supporting: int
+    contradicting: int
+    sentences: int
+    share: float
+    stability: float
+    per_code: dict[str, dict[str, int]]
+    quotes: tuple[Evidence, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HypothesisScore:
+    id: str
+    statement: str
+    direction: str
+    verdict: str
+    informants: tuple[InformantScore, ...]
+    reason: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    hypotheses: tuple[HypothesisScore, ...]
+    source: str
+    rules: ScoringRules
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rules": asdict(self.rules),
+            **self.meta,
+            "hypotheses": [
+                {
+                    "id": h.id, "statement": h.statement, "direction": h.direction, "verdict": h.verdict,
+                    "reason": h.reason, "rule": h.rule,
+                    "informants": [
+                        {
+                            "informant": i.informant, "verdict": i.verdict, "supporting": i.supporting,
+                            "contradicting": i.contradicting, "sentences": i.sentences, "share": round(i.share, 4),
+                            "stability": round(i.stability, 3), "reason": i.reason, "per_code": i.per_code,
+                            "quotes": [
+                                {"document": q.document, "start": q.start, "end": q.end, "line": q.line, "text": q.text,
+                                 "code": q.code, "stance": q.stance, "reviewed": q.reviewed, "score": q.score}
+                                for q in i.quotes
+                            ],
+                        }
+                        for i in h.informants
+                    ],
+                }
+                for h in self.hypotheses
+            ],
+        }
+
+
+def informant_verdict(s: int, c: int, share: float, rules: ScoringRules) -> tuple[str, str]:
+    """Apply the informant rule; return (verdict, the rule line that decided it)."""
+    if s == 0 and c == 0:
+        return "no_evidence", "no coded evidence"
+    if c >= s:
+        return "contradicts", f"contradicting {c} >= supporting {s}"
+    if s >= rules.min_segments and share >= rules.min_share and c <= rules.contradiction_ratio * s:
+        return "supports", f"supporting {s} >= {rules.min_segments}, share {share:.1%}, contradicting {c} <= {rules.contradiction_ratio:.0%} of {s}"
+    return "partly", f"supporting {s}, contradicting {c}: below the 'supports' rule"
+
+
+def hypothesis_verdict(verdicts: Sequence[str], rules: ScoringRules) -> tuple[str, str]:
+    n = len(verdicts)
+    if n == 0:
+        return "not_confirmed", "no informants with sentences"
+    sup = sum(v == "supports" for v in verdicts)
+    part = sum(v == "partly" for v in verdicts)
+    if sup / n >= rules.confirm_share:
+        return "confirmed", f"{sup} of {n} informants support (>= {rules.confirm_share:.0%})"
+    if (sup + 0.5 * part) / n >= rules.partly_share:
+        return "partly_confirmed", f"{sup} support and {part} partly of {n} ((supports + partly/2) / n >= {rules.partly_share:.0%})"
+    return "not_confirmed", f"{sup} support and {part} partly of {n}: below both thresholds"
+
+
+def _stability(flags: np.ndarray, verdict: str, rules: ScoringRules, rng: np.random.Generator) -> float:
+    """Share of bootstrap resamples of the informant's sentences that give the same verdict."""
+    n = len(flags)
+    if rules.bootstrap == 0 or n == 0:
+        return 1.0
+    same = 0
+    for _ in range(rules.bootstrap):
+        idx = rng.integers(0, n, n)
+        s, c = int(flags[idx, 0].sum()), int(flags[idx, 1].sum())
+        same += informant_verdict(s, c, s / n, rules)[0] == verdict
+    return same / rules.bootstrap
+
+
+def score_hypotheses(
+    evidence: Sequence[Evidence],
+    informant_sentences: Mapping[str, int],
+    codebook: Codebook,
+    rules: ScoringRules = ScoringRules(),
+    *,
+    source: str = "reviewed",
+    quotes_per_informant: int = 3,
+) -> Scores:
+    """Score every hypothesis for every informant with sentences."""
+    rng = np.random.default_rng(rules.seed)
+    hyps = []
+    for h in codebook.hypotheses:
+        evidence_codes = set(h.evidence)
+        rows = []
+        for informant in sorted(informant_sentences):
+            n = informant_sentences[informant]
+            mine = [e for e in evidence if e.informant == informant and e.code in evidence_codes]
+            by_sentence: dict[int, set[str]] = {}
+            per_code: dict[str, dict[str, int]] = {}
+            for e in mine:
+                by_sentence.setdefault(e.sentence_id, set()).add(e.stance)
+                counts = per_code.setdefault(e.code, {"supports": 0, "contradicts": 0})
+                counts[e.stance] += 1
+            # A sentence with both stances (two codes) counts as contradicting: the cautious reading.
+            s = sum(1 for st in by_sentence.values() if "contradicts" not in st)
+            c = sum(1 for st in by_sentence.values() if "contradicts" in st)
+            share = s / n if n else 0.0
+            verdict, reason = informant_verdict(s, c, share, rules)
+            flags = np.zeros((n, 2), dtype=int)
+            for k, st in enumerate(by_sentence.values()):
+                if k < n:
+                    flags[k, 1 if "contradicts" in st else 0] = 1
+            quotes = sorted(mine, key=lambda e: (not e.reviewed, -(e.score or 0.0), e.start))
+            seen: set[int] = set()
+            best = []
+            for q in quotes:
+                if q.sentence_id not in seen:
+                    best.append(q)
+                    seen.add(q.sentence_id)
+                if len(best) == quotes_per_informant:
+                    break
+            rows.append(InformantScore(informant, verdict, s, c, n, share, _stability(flags, verdict, rules, rng), per_code, tuple(best), reason))
+        verdict, reason = hypothesis_verdict([r.verdict for r in rows], rules)
+        hyps.append(HypothesisScore(h.id, h.statement, h.direction, verdict, tuple(rows), reason, rules.describe()))
+    return Scores(tuple(hyps), source, rules)
