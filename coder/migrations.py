@@ -103,6 +103,12 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m002_proposal_stance(conn: sqlite3.Connection) -> None:
+    # The stance model's probability that the sentence contradicts its hypothesis (NULL: no stance model).
+    conn.execute("ALTER TABLE proposals ADD COLUMN contradicts REAL")
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     # Not executescript(): it commits first, which would break the migration's transaction.
     for statement in sql.split(";"):

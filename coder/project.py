@@ -225,9 +225,12 @@ class Project:
         if not rows:
             raise ProjectError(f"{self.path} has no informant sentences to pre-code; ingest transcripts first.")
         questions = self.store.interviewer_questions() if m.context else {}
-        P = m.predict_proba([r.text for r in rows], [questions.get(r.id, "") for r in rows], progress=progress)
+        P, contra = m.predict([r.text for r in rows], [questions.get(r.id, "") for r in rows], progress=progress)
         self._register(m)
-        self.store.replace_proposals(m.id, [(r.id, c, P[i, j]) for i, r in enumerate(rows) for j, c in enumerate(m.codes)])
+        self.store.replace_proposals(
+            m.id,
+            [(r.id, c, P[i, j], None if contra is None else contra[i]) for i, r in enumerate(rows) for j, c in enumerate(m.codes)],
+        )
         passed = P >= m.thresholds
         return PrecodeReport(
             model_id=m.id, kind=m.kind, sentences=len(rows),
@@ -298,7 +301,8 @@ class Project:
         """Coded evidence from human reviews, model proposals above threshold, or both.
 
         Returns (evidence, informant -> number of informant sentences, facts for the methods text).
-        Unreviewed proposals take the stance "supports" (no stance model yet).
+        Unreviewed proposals take the stance model's verdict (P(contradicts) >= 0.5), or "supports"
+        when the model has no stance head.
         """
         from .score import Evidence
 
@@ -318,6 +322,7 @@ class Project:
         if source in ("all", "model") and model is None:
             raise ProjectError(f"No proposals in {self.path} yet; run 'coder precode {self.path}' first.")
         proposals = self.store.proposals(model["id"]) if model else {}
+        contra = self.store.proposal_stances(model["id"]) if model else {}
         thresholds = json.loads(model["params"]).get("thresholds", {}) if model else {}
         texts: dict[str, str] = {}
         out = []
@@ -333,7 +338,8 @@ class Project:
             elif r.id in proposals:
                 for code, p in proposals[r.id].items():
                     if p >= thresholds.get(code, 0.5):
-                        out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, "supports", False, p))
+                        stance = "contradicts" if contra.get(r.id, 0.0) >= 0.5 else "supports"
+                        out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, stance, False, p))
         facts = {
             "model": model["id"] if model else None,
             "reviewed_sentences": len(reviewed),
@@ -400,6 +406,7 @@ class Project:
         """One JSON-ready object per sentence, the ``--format jsonl`` contract."""
         model = self.store.latest_model()
         proposals = self.store.proposals(model["id"]) if model else {}
+        contra = self.store.proposal_stances(model["id"]) if model else {}
         thresholds = json.loads(model["params"]).get("thresholds", {}) if model else {}
         decisions = self.store.decisions_by_sentence()
         for s in self.store.sentences():

@@ -335,15 +335,24 @@ class Store:
     def model_row(self, id: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM models WHERE id = ?", (id,)).fetchone()
 
-    def replace_proposals(self, model_id: str, rows: Sequence[tuple[int, str, float]]) -> None:
-        """Store a model's proposals, replacing its earlier ones for the same sentences, atomically."""
+    def replace_proposals(self, model_id: str, rows: Sequence[tuple[int, str, float, float | None]]) -> None:
+        """Store a model's proposals (sentence, code, score, P(contradicts)), replacing its earlier ones
+        for the same sentences, atomically."""
         with self.atomic() as c:
             c.executemany("DELETE FROM proposals WHERE model_id = ? AND sentence_id = ?", {(model_id, r[0]) for r in rows})
             stamp = now()
             c.executemany(
-                "INSERT INTO proposals (sentence_id, code, model_id, score, created) VALUES (?, ?, ?, ?, ?)",
-                [(sid, code, model_id, float(score), stamp) for sid, code, score in rows],
+                "INSERT INTO proposals (sentence_id, code, model_id, score, created, contradicts) VALUES (?, ?, ?, ?, ?, ?)",
+                [(sid, code, model_id, float(score), stamp, None if con is None else float(con)) for sid, code, score, con in rows],
             )
+
+    def proposal_stances(self, model_id: str) -> dict[int, float]:
+        """P(contradicts) per sentence from the model's stance head, where it has one."""
+        rows = self.conn.execute(
+            "SELECT sentence_id, MAX(contradicts) AS p FROM proposals WHERE model_id = ? AND contradicts IS NOT NULL GROUP BY sentence_id",
+            (model_id,),
+        )
+        return {r["sentence_id"]: r["p"] for r in rows}
 
     def labelled_sentences(self) -> list[tuple[int, list[tuple[str, bool, str | None]]]]:
         """Each reviewed sentence with the decisions of its latest review per coder (newest coder wins).

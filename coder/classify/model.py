@@ -48,6 +48,7 @@ class CodeModel:
     tfidf: Any = None
     path: Path | None = None
     default: bool = False  # the shipped default for its codebook
+    stance: tuple[np.ndarray, float] | None = None  # (coef, intercept) of P(contradicts)
     _encoder: Encoder | None = field(default=None, repr=False)
 
     # -- prediction ----------------------------------------------------------------------------
@@ -111,8 +112,23 @@ class CodeModel:
         return P
 
     def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None, *, progress: bool = False) -> np.ndarray:
+        return self.predict(texts, contexts, progress=progress)[0]
+
+    def predict(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None, *, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Code probabilities (n, k) and P(contradicts) per sentence (None without a stance model)."""
         enc = self.get_encoder().encode(texts, progress=progress)
-        return self.predict_proba_features(self.features(texts, contexts, encoded=enc), enc)
+        X = self.features(texts, contexts, encoded=enc)
+        return self.predict_proba_features(X, enc), self.predict_contradicts(X)
+
+    def predict_contradicts(self, X: Any) -> np.ndarray | None:
+        """P(contradicts) per row of features, or None without a stance model."""
+        if self.stance is None:
+            return None
+        from .stance import predict_contradicts
+
+        return predict_contradicts(X, *self.stance)
 
     def check_codebook(self, codebook: Codebook) -> list[str]:
         """Raise if the model cannot serve this codebook; return warnings if it can with caveats."""
@@ -144,6 +160,8 @@ class CodeModel:
                 arrays[name] = np.asarray(getattr(h, name))
         if self.prototypes is not None:
             arrays["prototypes"] = self.prototypes.astype(np.float32)
+        if self.stance is not None:
+            arrays["stance_coef"], arrays["stance_intercept"] = self.stance[0], np.array([self.stance[1]])
         np.savez_compressed(folder / "arrays.npz", **arrays)
         if self.delta:
             np.savez_compressed(folder / "encoder-delta.npz", **self.delta)
@@ -179,6 +197,7 @@ class CodeModel:
             prototypes=arrays.get("prototypes"), context=meta.get("context", False), metrics=meta.get("metrics", {}),
             training=meta.get("training", {}), created=meta.get("created", ""), delta=delta, tfidf=tfidf, path=folder,
             default=bool(meta.get("default", False)),
+            stance=(arrays["stance_coef"], float(arrays["stance_intercept"][0])) if "stance_coef" in arrays else None,
         )
 
 

@@ -105,6 +105,10 @@ def train_model(
     model.head = LinearHead(settings.head).fit(X, Y, groups, calibration_mask=mask)
     if not enc.trainable:
         model.prototypes = build_prototypes([enc.encode(t) for t in prototype_texts(codebook)])
+    from .stance import fit_stance
+
+    coded = [i for i, y in enumerate(Y) if y.any()]
+    model.stance = fit_stance(X[coded] if coded else X[:0], [examples[i].stance for i in coded])
     model.metrics = oof_metrics(model.head, Y[mask] if mask.any() else Y, codes, mask if mask.any() else None)
     counts = Y.sum(0)
     model.training = {
