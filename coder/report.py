@@ -31,8 +31,8 @@ def methods_text(scores: Scores) -> str:
     cb = m.get("codebook", {})
     source = {
         "reviewed": "human-reviewed codes only",
-        "all": "human-reviewed codes, and for unreviewed sentences the model's proposals above threshold (stance 'supports')",
-        "model": "the model's proposals above threshold only (stance 'supports')",
+        "all": "human-reviewed codes, and for unreviewed sentences the model's proposals above threshold (stance from the model's stance head)",
+        "model": "the model's proposals above threshold only (stance from the model's stance head)",
     }.get(scores.source, scores.source)
     return (
         f"Evidence: {source}. Codebook {cb.get('id')} v{cb.get('version')} (sha256 {str(cb.get('sha256'))[:12]}); "
