@@ -90,13 +90,18 @@ class Store:
         self._depth += 1
         try:
             yield self.conn
-        except BaseException:
+        except BaseException as e:
             self._depth -= 1
             if self._depth == 0:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
             else:
                 self.conn.execute(f"ROLLBACK TO sp{self._depth}")
                 self.conn.execute(f"RELEASE sp{self._depth}")
+            if isinstance(e, sqlite3.OperationalError) and self._depth == 0 and "full" in str(e):
+                raise StoreError(
+                    f"The disk holding {self.path} is full; nothing of this command was saved. Free some space and run it again."
+                ) from e
             raise
         self._depth -= 1
         if self._depth == 0:

@@ -95,3 +95,15 @@ def test_store_codebook_versions_idempotent():
     b = store.add_codebook("mini", 2, "s2", "id: b")
     assert store.add_codebook("mini", 1, "s1", "id: a") == a != b
     assert store.current_codebook_yaml() == "id: a"  # re-adding makes it current again
+
+
+def test_store_disk_full_is_clear_and_rolls_back(tmp_path):
+    store = Store(tmp_path / "full.db")
+    t, segs = _transcript()
+    store.add_document(t, "first", segs)
+    pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+    store.conn.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: like a full disk
+    big = Transcript("big", TEXT + " " + "x" * 200_000, t.turns, "Lene")
+    with pytest.raises(StoreError, match="is full; nothing of this command was saved"):
+        store.add_document(big, "second", segs)
+    assert store.counts()["documents"] == 1
