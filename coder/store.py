@@ -275,9 +275,13 @@ class Store:
             "ORDER BY m.created DESC LIMIT 1"
         ).fetchone()
 
-    def proposals(self, model_id: str) -> dict[int, dict[str, float]]:
+    def proposals(self, model_id: str, ids: Sequence[int] | None = None) -> dict[int, dict[str, float]]:
         out: dict[int, dict[str, float]] = {}
-        for r in self.conn.execute("SELECT sentence_id, code, score FROM proposals WHERE model_id = ?", (model_id,)):
+        sql, args = "SELECT sentence_id, code, score FROM proposals WHERE model_id = ?", [model_id]
+        if ids is not None and len(ids) <= 500:
+            sql += f" AND sentence_id IN ({','.join('?' * len(ids))})"
+            args.extend(ids)
+        for r in self.conn.execute(sql, args):
             out.setdefault(r["sentence_id"], {})[r["code"]] = r["score"]
         return out
 
@@ -378,3 +382,86 @@ class Store:
             if r["code"] is not None:
                 lst.append((r["code"], bool(r["accepted"]), r["stance"]))
         return list(out.items())
+
+    # -- the review loop -----------------------------------------------------------------------
+    def reviewed_ids(self, coder: str) -> set[int]:
+        rows = self.conn.execute("SELECT DISTINCT sentence_id FROM reviews WHERE coder = ? AND undone = 0", (coder,))
+        return {r["sentence_id"] for r in rows}
+
+    def latest_review_id(self, sentence_id: int, coder: str) -> int:
+        row = self.conn.execute(
+            "SELECT MAX(id) AS id FROM reviews WHERE sentence_id = ? AND coder = ? AND undone = 0", (sentence_id, coder)
+        ).fetchone()
+        return int(row["id"] or 0)
+
+    def add_review(
+        self,
+        sentence_id: int,
+        coder: str,
+        decisions: Sequence[tuple[str, bool, str | None]],
+        *,
+        source: str = "review",
+        model_id: str | None = None,
+        proposed: dict[str, float] | None = None,
+    ) -> int:
+        """Store one review (all its per-code decisions) in one transaction; return its id."""
+        with self.atomic() as c:
+            cur = c.execute(
+                "INSERT INTO reviews (sentence_id, coder, source, model_id, proposed, created) VALUES (?, ?, ?, ?, ?, ?)",
+                (sentence_id, coder, source, model_id, json.dumps(proposed or {}), now()),
+            )
+            rid = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT INTO decisions (review_id, code, accepted, stance) VALUES (?, ?, ?, ?)",
+                [(rid, code, int(ok), stance if ok else None) for code, ok, stance in decisions],
+            )
+            return rid
+
+    def undo_last_review(self, coder: str) -> int | None:
+        """Mark the coder's newest review as undone (kept for the audit trail); return its sentence id."""
+        with self.atomic() as c:
+            row = c.execute(
+                "SELECT id, sentence_id FROM reviews WHERE coder = ? AND undone = 0 ORDER BY id DESC LIMIT 1", (coder,)
+            ).fetchone()
+            if row is None:
+                return None
+            c.execute("UPDATE reviews SET undone = 1 WHERE id = ?", (row["id"],))
+            return int(row["sentence_id"])
+
+    def current_decisions(self, sentence_id: int, coder: str) -> list[tuple[str, bool, str | None]]:
+        rid = self.latest_review_id(sentence_id, coder)
+        rows = self.conn.execute("SELECT code, accepted, stance FROM decisions WHERE review_id = ?", (rid,))
+        return [(r["code"], bool(r["accepted"]), r["stance"]) for r in rows]
+
+    def turn_of(self, sentence_id: int) -> sqlite3.Row:
+        return self.conn.execute(
+            "SELECT t.id, t.idx, t.start, t.end, t.speaker, t.role, s.document_id, "
+            "substr(d.text, t.start + 1, t.end - t.start) AS text "
+            "FROM sentences s JOIN turns t ON t.id = s.turn_id JOIN documents d ON d.id = s.document_id WHERE s.id = ?",
+            (sentence_id,),
+        ).fetchone()
+
+    def question_for(self, sentence_id: int) -> str:
+        """The last interviewer turn before this sentence's turn (one query, for the review page)."""
+        row = self.conn.execute(
+            "SELECT substr(d.text, t2.start + 1, t2.end - t2.start) AS text FROM sentences s "
+            "JOIN turns t ON t.id = s.turn_id JOIN documents d ON d.id = s.document_id "
+            "JOIN turns t2 ON t2.document_id = t.document_id AND t2.idx < t.idx AND t2.role = 'interviewer' "
+            "WHERE s.id = ? ORDER BY t2.idx DESC LIMIT 1",
+            (sentence_id,),
+        ).fetchone()
+        return row["text"] if row else ""
+
+    def neighbours(self, sentence_id: int) -> tuple[int, int, str, str]:
+        """(position in document, sentences in document, text before, text after)."""
+        row = self.conn.execute("SELECT document_id, idx FROM sentences WHERE id = ?", (sentence_id,)).fetchone()
+        total = self.conn.execute("SELECT COUNT(*) FROM sentences WHERE document_id = ?", (row["document_id"],)).fetchone()[0]
+        near = {
+            r["idx"]: r["text"]
+            for r in self.conn.execute(
+                "SELECT s.idx, substr(d.text, s.start + 1, s.end - s.start) AS text FROM sentences s "
+                "JOIN documents d ON d.id = s.document_id WHERE s.document_id = ? AND s.idx IN (?, ?)",
+                (row["document_id"], row["idx"] - 1, row["idx"] + 1),
+            )
+        }
+        return row["idx"], int(total), near.get(row["idx"] - 1, ""), near.get(row["idx"] + 1, "")

@@ -1,0 +1,1 @@
+"""The local review web app (Starlette + Jinja2 + a little plain JavaScript, no CDN)."""
