@@ -368,6 +368,30 @@ def score(
         typer.echo(f"Wrote {xlsx_out}.", err=True)
 
 
+@command()
+def serve(
+    project: Path = PROJECT,
+    port: int = typer.Option(8765, help="Port on 127.0.0.1."),
+    coder: str = typer.Option("coder", "--coder", help="Your name as a coder; every decision records it."),
+    blind: bool = typer.Option(False, "--blind", help="Hide model proposals (for double-coding a reliability sample)."),
+    strategy: str = typer.Option("mixed", help="Queue: mixed (uncertainty + 20% random), uncertainty, margin, focus:<code>, sequential, random."),
+) -> None:
+    """Start the review web app on 127.0.0.1 (review at /review, overview at /)."""
+    import socket
+
+    import uvicorn
+
+    from .web.app import create_app
+
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            typer.echo(f"Error: port {port} is in use; pass another, e.g. --port {port + 1}.", err=True)
+            raise typer.Exit(1)
+    app_ = create_app(project, coder, blind=blind, strategy=strategy)
+    typer.echo(f"Reviewing {project} as {coder}: open http://127.0.0.1:{port}/review (Ctrl+C stops; every decision is saved).")
+    uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

@@ -45,3 +45,7 @@ class ConflictError(CoderError):
 
 class MissingDependencyError(CoderError):
     """An optional dependency is not installed."""
+
+
+class InvalidRequestError(CoderError):
+    """A review request that cannot be applied: unknown stance, no coder name."""

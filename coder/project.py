@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .codebook import Codebook, load_codebook, parse_codebook
-from .errors import InputFileError, ModelNotFoundError, ProjectError
+from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError
 from .ingest import expand_paths, read_metadata, read_transcript, sha256_text
 from .ingest import SIDECAR_NAMES
 from .records import Transcript
@@ -388,9 +388,9 @@ class Project:
             book.code(c)  # raises UnknownCodeError
         bad = {st for st in codes.values() if st not in (None, "supports", "contradicts")}
         if bad:
-            raise ProjectError(f"Unknown stance {', '.join(map(str, bad))}; use supports or contradicts.")
+            raise InvalidRequestError(f"Unknown stance {', '.join(map(str, bad))}; use supports or contradicts.")
         if not coder.strip():
-            raise ProjectError("A coder name is needed for every decision; pass --coder NAME.")
+            raise InvalidRequestError("A coder name is needed for every decision; pass --coder NAME.")
         if token is not None and self.store.latest_review_id(sentence_id, coder) != token:
             raise ConflictError(
                 "This sentence was decided in another tab or session since you opened it; reload to see that decision before changing it."

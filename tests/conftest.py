@@ -135,3 +135,20 @@ def use_e5(e5_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the e5 cache of this test at the session's build."""
     monkeypatch.setenv("CODER_E5_CACHE", str(e5_dir))
     return e5_dir
+
+
+@pytest.fixture
+def seed_file_path(tmp_path: Path) -> Path:
+    """A small labelled seed file for the mini codebook (harassment, council, and uncoded sentences)."""
+    import json
+
+    rows = [("Jeg fik trusler på Facebook hver uge.", "h3.harassment"), ("Der kom en dødstrussel i postkassen.", "h3.harassment"),
+            ("Folk chikanerede mig på nettet.", "h3.harassment"), ("Nogen truede med at brænde huset af.", "h3.harassment"),
+            ("Byrådet kunne aldrig blive enige.", "h1.council"), ("Oppositionen blokerede alt i byrådet.", "h1.council"),
+            ("Samarbejdet i byrådet var umuligt.", "h1.council"), ("Byrådet var splittet i mange partier.", "h1.council"),
+            ("Det var en tirsdag.", None), ("Jeg er uddannet sygeplejerske.", None), ("Ja, det er rigtigt.", None),
+            ("Jeg har to børn.", None), ("Det husker jeg ikke.", None), ("Sådan var det bare.", None)]
+    path = tmp_path / "seed-mini.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t, "codes": [c] if c else [], "informant": f"s{i % 3}"}, ensure_ascii=False)
+                              for i, (t, c) in enumerate(rows)) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,87 @@
+// Keyboard-first review: one item at a time, decisions posted as JSON, next item without reload.
+(() => {
+  const root = document.querySelector(".review");
+  const coder = root.dataset.coder, strategy = root.dataset.strategy;
+  const buttons = [...document.querySelectorAll("button.code")];
+  const keyOf = Object.fromEntries(buttons.map(b => [b.querySelector("kbd").textContent, b]));
+  const $ = id => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  let item = null, selected = new Map(), last = null, skipped = [], busy = false;
+
+  const esc = s => s.replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+  function say(text) { $("message").textContent = text || ""; }
+  function setProgress(p) { $("progress").textContent = `${p.reviewed} / ${p.total} gennemgået`; }
+
+  function render() {
+    buttons.forEach(b => {
+      const code = b.dataset.code, on = selected.has(code);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      const score = item && item.proposals[code];
+      b.querySelector(".score").textContent = score === undefined ? "" : score.toFixed(2);
+      b.querySelector(".stance").textContent = on && selected.get(code) === "contradicts" ? "−" : "";
+    });
+  }
+
+  function show(data) {
+    setProgress(data.progress);
+    if (data.done) { item = null; $("item").innerHTML = "<p>Alt er gennemgået for denne kø.</p>"; render(); return; }
+    item = data.item;
+    const t = item.turn_text, a = item.start - item.turn_start, b = item.end - item.turn_start;
+    $("meta").textContent = `${item.document} · ${item.speaker} · sætning ${item.index + 1} af ${item.total}`;
+    $("question").textContent = item.question ? `I: ${item.question}` : "";
+    $("turn").innerHTML = `<span class="context">${esc(t.slice(0, a))}</span><mark data-testid="sentence">${esc(t.slice(a, b))}</mark><span class="context">${esc(t.slice(b))}</span>`;
+    $("why").textContent = item.reason ? `Hvorfor denne: ${item.reason}` : "";
+    $("model").textContent = item.model_id ? `model ${item.model_id}` : "";
+    const current = Object.keys(item.current || {});
+    selected = new Map((current.length ? current : item.preselected).map(c => [c, (item.current || {})[c] || "supports"]));
+    last = null; render();
+  }
+
+  async function call(url, body) {
+    const res = await fetch(url, body ? {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)} : {});
+    const data = await res.json();
+    if (!data.ok) throw new Error(data.error);
+    return data;
+  }
+
+  async function next(sentence) {
+    const q = new URLSearchParams({coder, strategy, skip: skipped.join(",")});
+    if (sentence) q.set("sentence", sentence);
+    if (params.get("document")) q.set("document", params.get("document"));
+    show(await call(`/api/next?${q}`));
+  }
+
+  async function decide(codes) {
+    if (!item || busy) return;
+    busy = true;
+    try {
+      const data = await call("/api/decide", {coder, sentence_id: item.sentence_id, codes: Object.fromEntries(codes), token: item.token});
+      setProgress(data.progress); say("");
+      await next();
+    } catch (e) { say(e.message); } finally { busy = false; }
+  }
+
+  function toggle(code) {
+    if (selected.has(code)) selected.delete(code); else selected.set(code, "supports");
+    last = code; render();
+  }
+
+  buttons.forEach(b => b.addEventListener("click", () => toggle(b.dataset.code)));
+  document.addEventListener("keydown", async e => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Enter") { e.preventDefault(); decide(selected); }
+    else if (e.key === "x") decide(new Map());
+    else if (e.key === "s" && item) { skipped.push(item.sentence_id); next(); }
+    else if (e.key === "u") {
+      try { const d = await call("/api/undo", {coder}); if (d.sentence_id) await next(d.sentence_id); else say("Intet at fortryde."); }
+      catch (err) { say(err.message); }
+    }
+    else if (e.key === "-") {
+      const code = last && selected.has(last) ? last : [...selected.keys()].pop();
+      if (code) { selected.set(code, selected.get(code) === "contradicts" ? "supports" : "contradicts"); render(); }
+    }
+    else if (e.key === "?") $("help").hidden = !$("help").hidden;
+    else if (keyOf[e.key]) toggle(keyOf[e.key].dataset.code);
+  });
+  next(params.get("sentence")).catch(e => say(e.message));
+})();

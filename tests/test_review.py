@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coder.errors import CoderError, ConflictError, UnknownCodeError
+from coder.review.strategies import Focus, Margin, Mixed, RandomOrder, Sequential, Uncertainty, get_strategy
+
+CODES = ("a", "b", "c")
+P = np.array([[0.9, 0.1, 0.0], [0.45, 0.2, 0.1], [0.1, 0.1, 0.6], [0.05, 0.0, 0.0]])
+T = np.array([0.5, 0.5, 0.5])
+ORDER = np.arange(4)
+
+
+def test_review_uncertainty_asks_closest_to_threshold_first():
+    assert np.argsort(Uncertainty().priority(P, T, ORDER))[0] == 1
+    assert "uncertain about a (0.45 vs threshold 0.50)" in Uncertainty().reason(P[1], T, CODES)
+
+
+def test_review_margin_relative_to_threshold():
+    t = np.array([0.5, 0.15, 0.5])
+    assert np.argsort(Margin().priority(P, t, ORDER))[0] == 1  # a at 0.45 vs 0.50: 10% below
+    assert "just below" in Margin().reason(P[0], t, CODES)
+
+
+def test_review_focus_only_proposed_for_code_most_confident_first():
+    prio = Focus("a", CODES).priority(P, T, ORDER)
+    assert np.isfinite(prio).sum() == 1 and np.argmin(prio) == 0
+    with pytest.raises(CoderError, match="Unknown code 'z'"):
+        Focus("z", CODES)
+
+
+def test_review_sequential_and_random_reproducible():
+    assert list(np.argsort(Sequential().priority(P, T, ORDER))) == [0, 1, 2, 3]
+    assert (RandomOrder(7).priority(P, T, ORDER) == RandomOrder(7).priority(P, T, ORDER)).all()
+
+
+def test_review_mixed_uses_random_share():
+    m = Mixed(Uncertainty(), share=1.0)
+    m.priority(P, T, ORDER)
+    assert m.reason(P[0], T, CODES).startswith("random sample")
+
+
+def test_review_get_strategy_names():
+    assert isinstance(get_strategy("focus:b", CODES), Focus)
+    with pytest.raises(CoderError, match="Unknown queue strategy"):
+        get_strategy("psychic", CODES)
+
+
+def test_review_project_decide_undo_conflict(ingested):
+    queue = ingested.review_queue("anna", "sequential")
+    sid = queue[0]
+    item = ingested.review_item(sid, "anna")
+    assert item.text == "Det var truslerne." and item.question == "Hvorfor valgte du at stoppe som borgmester?"
+    ingested.decide(sid, "anna", {"h3.harassment": None}, token=item.token)
+    assert sid not in ingested.review_queue("anna", "sequential")
+    with pytest.raises(ConflictError):
+        ingested.decide(sid, "anna", {}, token=item.token)
+    with pytest.raises(UnknownCodeError):
+        ingested.decide(sid, "anna", {"h9.x": None})
+    assert ingested.review_item(sid, "anna").current == {"h3.harassment": "supports"}
+    assert ingested.undo("anna") == sid and sid in ingested.review_queue("anna", "sequential")
+    examples = ingested.training_examples(with_codebook=False)
+    assert examples == []  # the undone review no longer trains anything
+
+
+def test_review_decisions_become_training_examples(ingested):
+    sid = ingested.review_queue("anna", "sequential")[0]
+    ingested.decide(sid, "anna", {"h3.harassment": "contradicts"})
+    other = ingested.review_queue("anna", "sequential")[0]
+    ingested.decide(other, "anna", {})  # "no code": a negative for every code
+    ex = ingested.training_examples(with_codebook=False)
+    assert [(e.text, sorted(e.codes), e.stance) for e in ex] == [
+        ("Det var truslerne.", ["h3.harassment"], "contradicts"),
+        ("Jeg fik en dødstrussel i 2022 (...) og så tænkte jeg, nu er det nok.", [], None),
+    ]
