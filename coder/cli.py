@@ -256,11 +256,12 @@ def train(
     lr: float | None = typer.Option(None, help="Fine-tuning learning rate (default 5e-5)."),
     top_layers: int | None = typer.Option(None, help="Fine-tune only the top N encoder layers."),
     seed: int = typer.Option(13, help="Random seed."),
+    bundled_seed: bool = typer.Option(True, "--bundled-seed/--no-bundled-seed", help="Add the seed set shipped for the codebook (data/seed/<id>.jsonl)."),
 ) -> None:
     """Train a project model from review decisions and seed data and register it."""
     settings = _settings(encoder, finetune, context, epochs, lr, top_layers, seed)
     with _open(project) as proj:
-        result = proj.train(settings, seed_data=seed_data, progress=True)
+        result = proj.train(settings, seed_data=seed_data, bundled_seed=bundled_seed, progress=True)
     _warn(result.warnings)
     m = result.model
     micro = m.metrics.get("micro", {}).get("f1")
@@ -375,6 +376,7 @@ def serve(
     coder: str = typer.Option("coder", "--coder", help="Your name as a coder; every decision records it."),
     blind: bool = typer.Option(False, "--blind", help="Hide model proposals (for double-coding a reliability sample)."),
     strategy: str = typer.Option("mixed", help="Queue: mixed (uncertainty + 20% random), uncertainty, margin, focus:<code>, sequential, random."),
+    retrain_every: int = typer.Option(10, help="Retrain in the background after this many decisions (0: never)."),
 ) -> None:
     """Start the review web app on 127.0.0.1 (review at /review, overview at /)."""
     import socket
@@ -387,7 +389,7 @@ def serve(
         if s.connect_ex(("127.0.0.1", port)) == 0:
             typer.echo(f"Error: port {port} is in use; pass another, e.g. --port {port + 1}.", err=True)
             raise typer.Exit(1)
-    app_ = create_app(project, coder, blind=blind, strategy=strategy)
+    app_ = create_app(project, coder, blind=blind, strategy=strategy, retrain_every=retrain_every)
     typer.echo(f"Reviewing {project} as {coder}: open http://127.0.0.1:{port}/review (Ctrl+C stops; every decision is saved).")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
 

@@ -271,6 +271,13 @@ class Project:
                 m.metrics, str(m.path) if m.path else "", m.codebook_sha256,
             )
 
+    def bundled_seed(self) -> Path | None:
+        """The seed set shipped for the project's codebook (``data/seed/<codebook id>.jsonl``), if any."""
+        from .codebook import BUNDLED_DIR
+
+        path = BUNDLED_DIR.parent / "seed" / f"{self.codebook.id}.jsonl"
+        return path if path.is_file() else None
+
     def training_examples(
         self, seed_data: Sequence[Path] = (), *, skip_unknown: bool = False, with_codebook: bool = True
     ) -> list[Example]:
@@ -294,11 +301,20 @@ class Project:
             out.extend(codebook_examples(book))
         return out
 
-    def train(self, settings: TrainSettings | None = None, *, seed_data: Sequence[Path] = (), progress: bool = False) -> TrainResult:
-        """Train a project model from decisions and seed data; save it under DIR/models and register it."""
+    def train(
+        self,
+        settings: TrainSettings | None = None,  # None: the e5 head recipe of the shipped default
+        *,
+        seed_data: Sequence[Path] = (),
+        bundled_seed: bool = True,
+        progress: bool = False,
+    ) -> TrainResult:
+        """Train a project model from decisions, seed data and (for a bundled codebook) its bundled
+        seed set; save it under DIR/models and register it."""
         from .classify.train import TrainSettings, train_model
 
-        examples = self.training_examples(seed_data)
+        bundled = self.bundled_seed() if bundled_seed else None
+        examples = self.training_examples([*seed_data, *([bundled] if bundled else [])], skip_unknown=bool(bundled))
         result = train_model(examples, self.codebook, settings or TrainSettings(), progress=progress)
         result.model.save(self.path / "models" / result.model.id)
         self._register(result.model)
@@ -448,6 +464,35 @@ class Project:
                 if len(out.setdefault(c, [])) < per_code:
                     out[c].append(rows.get(sid, ""))
         return out
+
+    def model_agreement(self, a: str, b: str) -> float | None:
+        """Cohen's kappa between two models' proposals (code above threshold) on unreviewed informant sentences."""
+        from sklearn.metrics import cohen_kappa_score
+
+        reviewed = {sid for sid, _ in self.store.labelled_sentences()}
+        ids = [r.id for r in self.store.sentences(role="informant") if r.id not in reviewed]
+        labels = []
+        for model_id in (a, b):
+            row = self.store.model_row(model_id)
+            if row is None:
+                return None
+            th = json.loads(row["params"]).get("thresholds", {})
+            props = self.store.proposals(model_id)
+            labels.append([int(props.get(i, {}).get(c, 0.0) >= th.get(c, 0.5)) for i in ids for c in self.codebook.code_ids])
+        if not ids or len(set(labels[0]) | set(labels[1])) < 2:
+            return None
+        return float(cohen_kappa_score(labels[0], labels[1]))
+
+    def recent_agreement(self, coder: str, n: int = 50) -> dict[str, Any]:
+        """How the model's proposals compared with the coder's last ``n`` decisions (estimated agreement)."""
+        rows = self.store.recent_reviews(coder, n)
+        tp = fp = fn = 0
+        for proposed, kept in rows:
+            tp += len(proposed & kept)
+            fp += len(proposed - kept)
+            fn += len(kept - proposed)
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+        return {"reviews": len(rows), "accepted_proposals": tp, "rejected_proposals": fp, "added_codes": fn, "f1": f1}
 
     # -- hypothesis scoring --------------------------------------------------------------------
     def evidence(self, source: str = "reviewed") -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:

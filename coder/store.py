@@ -465,3 +465,18 @@ class Store:
             )
         }
         return row["idx"], int(total), near.get(row["idx"] - 1, ""), near.get(row["idx"] + 1, "")
+
+    def recent_reviews(self, coder: str, n: int) -> list[tuple[set[str], set[str]]]:
+        """(codes the model proposed, codes the coder kept) for the coder's last n reviews with a model."""
+        out = []
+        for r in self.conn.execute(
+            "SELECT id, proposed, model_id FROM reviews WHERE coder = ? AND undone = 0 AND model_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (coder, n),
+        ).fetchall():
+            row = self.model_row(r["model_id"])
+            th = json.loads(row["params"]).get("thresholds", {}) if row else {}
+            scores = json.loads(r["proposed"])
+            kept = {d["code"] for d in self.conn.execute("SELECT code FROM decisions WHERE review_id = ? AND accepted = 1", (r["id"],))}
+            out.append(({c for c, p in scores.items() if p >= th.get(c, 0.5)}, kept))
+        return out

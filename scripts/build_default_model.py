@@ -85,12 +85,24 @@ Deterministic (seed 13, fixed creation time): the same code and data give the sa
 """
 
 
+SEED = ROOT / "data" / "seed" / "politisk-exit.jsonl"
+
+
+def write_seed(demo, quotes) -> None:
+    """The bundled seed set: what the default model learnt from, for retraining with a project's decisions."""
+    with SEED.open("w", encoding="utf-8") as f:
+        for e in [*demo, *quotes]:
+            row = {"text": e.text, "codes": sorted(e.codes), "informant": e.group, "stance": e.stance, "source": Path(e.source).name}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "models" / MODEL_ID)
     args = ap.parse_args()
     book = load_codebook("politisk-exit")
     demo, quotes, cb = training_data(book)
+    write_seed(demo, quotes)
     settings = TrainSettings(encoder="e5-small.v1", context=CONTEXT, head=HeadSettings(seed=13))
     result = train_model(demo + quotes + cb, book, settings, id=MODEL_ID, progress=True)
     model = result.model

@@ -74,3 +74,37 @@ def test_review_decisions_become_training_examples(ingested):
         ("Det var truslerne.", ["h3.harassment"], "contradicts"),
         ("Jeg fik en dødstrussel i 2022 (...) og så tænkte jeg, nu er det nok.", [], None),
     ]
+
+
+def test_review_retrainer_round_trains_precodes_and_compares(ingested, seed_file_path, monkeypatch):
+    from coder.classify.train import TrainSettings
+    from coder.review.session import Retrainer
+
+    ingested.train(TrainSettings(encoder="tfidf.v1"), seed_data=[seed_file_path])
+    ingested.precode()
+    monkeypatch.setattr(type(ingested), "train", lambda self, *a, **k: _train_tfidf(self, seed_file_path))
+    for sid in ingested.review_queue("anna", "sequential")[:2]:
+        ingested.decide(sid, "anna", {"h3.harassment": "supports"})
+    r = Retrainer(ingested.path, every=2)
+    entry = r.run_round()
+    assert entry is not None and entry["model"] != ingested.models()[0]["id"]
+    status = r.status()
+    assert status["rounds"] == 1 and status["stable"] is False and "Keep reviewing" in status["advice"]
+    assert ingested.recent_agreement("anna")["reviews"] == 2
+
+
+def _train_tfidf(project, seed):
+    from coder.classify.train import TrainSettings, train_model
+
+    result = train_model(project.training_examples([seed]), project.codebook, TrainSettings(encoder="tfidf.v1"),
+                         id=f"tfidf-{len(project.models())}")
+    result.model.save(project.path / "models" / result.model.id)
+    project._register(result.model)
+    return result
+
+
+def test_review_retrainer_counts_decisions():
+    from coder.review.session import Retrainer
+
+    r = Retrainer("/nonexistent", every=0)
+    assert r.note_decision() is False and r.status()["rounds"] == 0

@@ -34,9 +34,14 @@ def _status(e: CoderError) -> int:
     return next((code for cls, code in STATUS.items() if isinstance(e, cls)), 400)
 
 
-def create_app(project_path: Path, coder: str = "coder", *, blind: bool = False, strategy: str = "mixed") -> Starlette:
+def create_app(
+    project_path: Path, coder: str = "coder", *, blind: bool = False, strategy: str = "mixed", retrain_every: int = 10
+) -> Starlette:
+    from ..review.session import Retrainer
+
     project_path = Path(project_path)
     Project.open(project_path).close()  # fail at start-up, not on the first request
+    retrainer = Retrainer(project_path, every=retrain_every)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     queues: dict[tuple[str, str, str | None], list[int]] = {}
     lock = threading.Lock()
@@ -68,7 +73,12 @@ def create_app(project_path: Path, coder: str = "coder", *, blind: bool = False,
             book = proj.codebook
             models = proj.models()
             per_code = proj.code_progress()
-        return templates.TemplateResponse(request, "overview.html", {"info": info, "book": book, "models": models, "per_code": per_code, "coder": coder})
+            agreement = proj.recent_agreement(coder)
+        return templates.TemplateResponse(
+            request, "overview.html",
+            {"info": info, "book": book, "models": models, "per_code": per_code, "coder": coder,
+             "training": retrainer.status(), "agreement": agreement},
+        )
 
     async def review_page(request: Request) -> Response:
         with open_project() as proj:
@@ -135,7 +145,16 @@ def create_app(project_path: Path, coder: str = "coder", *, blind: bool = False,
         with open_project() as proj:
             rid = proj.decide(sid, name, codes, token=token)
             progress = proj.progress(name)
+        retrainer.note_decision()
         return JSONResponse({"ok": True, "review_id": rid, "progress": progress})
+
+    async def api_status(request: Request) -> Response:
+        with open_project() as proj:
+            model = proj.store.latest_model()
+            agreement = proj.recent_agreement(who(request))
+            progress = proj.progress(who(request))
+        return JSONResponse({"ok": True, "model": model["id"] if model else None, "training": retrainer.status(),
+                             "agreement": agreement, "progress": progress})
 
     async def api_undo(request: Request) -> Response:
         data = await body(request)
@@ -166,6 +185,7 @@ def create_app(project_path: Path, coder: str = "coder", *, blind: bool = False,
         Route("/api/next", api_next),
         Route("/api/decide", api_decide, methods=["POST"]),
         Route("/api/undo", api_undo, methods=["POST"]),
+        Route("/api/status", api_status),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={CoderError: error, HTTPException: error, Exception: error})

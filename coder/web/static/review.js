@@ -58,12 +58,21 @@
       const data = await call("/api/decide", {coder, sentence_id: item.sentence_id, codes: Object.fromEntries(codes), token: item.token});
       setProgress(data.progress); say("");
       await next();
+      status();
     } catch (e) { say(e.message); } finally { busy = false; }
   }
 
   function toggle(code) {
     if (selected.has(code)) selected.delete(code); else selected.set(code, "supports");
     last = code; render();
+  }
+
+  async function status() {
+    try {
+      const s = await call(`/api/status?coder=${encodeURIComponent(coder)}`);
+      const a = s.agreement.f1 === null ? "" : ` · forslag mod dine seneste ${s.agreement.reviews}: F1 ${s.agreement.f1.toFixed(2)}`;
+      $("stopping").textContent = (s.training.running ? "træner ny model… " : "") + s.training.advice + a;
+    } catch (e) { /* status is advice only */ }
   }
 
   buttons.forEach(b => b.addEventListener("click", () => toggle(b.dataset.code)));
@@ -84,4 +93,5 @@
     else if (keyOf[e.key]) toggle(keyOf[e.key].dataset.code);
   });
   next(params.get("sentence")).catch(e => say(e.message));
+  status();
 })();

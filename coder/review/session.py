@@ -1,0 +1,87 @@
+"""Learning while reviewing: retrain in the background and tell the reviewer when to stop.
+
+The retrainer counts decisions; after every ``every`` of them it trains a new model in a thread
+(decisions + seed data, the same recipe as ``coder train``) and stores its proposals, so the
+queue and the model shown change while the reviewer keeps working: reviewing never waits.
+
+Stopping indicator (advice only): after each round, Cohen's kappa between the previous and the new
+model's proposals on the sentences nobody has reviewed (small-text's KappaAverage idea: a model
+that has stopped changing its mind), averaged over the last three rounds, plus the agreement of the
+newest proposals with the reviewer's recent decisions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+STABLE_KAPPA = 0.9  # KappaAverage's usual stopping threshold
+ROUNDS = 3
+
+
+class Retrainer:
+    def __init__(self, project_path: Path, *, every: int = 10):
+        self.path = Path(project_path)
+        self.every = every
+        self.pending = 0
+        self.history: list[dict[str, Any]] = []
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def note_decision(self) -> bool:
+        """Count one decision; start a round when enough have come in. Return whether one started."""
+        if self.every <= 0:
+            return False
+        with self._lock:
+            self.pending += 1
+            if self.pending < self.every or self.running:
+                return False
+            self.pending = 0
+            self._thread = threading.Thread(target=self.run_round, name="coder-retrain", daemon=True)
+            self._thread.start()
+            return True
+
+    def run_round(self) -> dict[str, Any] | None:
+        """Train, precode and compare with the previous model (also callable without a thread)."""
+        from ..errors import CoderError
+        from ..project import Project
+
+        start = time.perf_counter()
+        try:
+            with Project.open(self.path) as proj:
+                previous = proj.store.latest_model()
+                result = proj.train()
+                proj.precode(result.model.id)
+                kappa = proj.model_agreement(previous["id"], result.model.id) if previous else None
+        except CoderError as e:
+            self.error = str(e)
+            return None
+        except Exception:  # a bug: keep the server alive, show it in the log
+            traceback.print_exc()
+            self.error = "Retraining failed; see the server log."
+            return None
+        self.error = None
+        entry = {"model": result.model.id, "seconds": round(time.perf_counter() - start, 1), "kappa_previous": kappa,
+                 "examples": result.model.training.get("examples")}
+        self.history.append(entry)
+        return entry
+
+    def status(self) -> dict[str, Any]:
+        kappas = [h["kappa_previous"] for h in self.history[-ROUNDS:] if h["kappa_previous"] is not None]
+        avg = sum(kappas) / len(kappas) if kappas else None
+        stable = len(kappas) >= ROUNDS and avg is not None and avg >= STABLE_KAPPA
+        return {
+            "running": self.running, "rounds": len(self.history), "pending": self.pending, "every": self.every,
+            "last": self.history[-1] if self.history else None, "kappa_average": avg, "stable": stable,
+            "error": self.error,
+            "advice": ("The model has stopped changing its mind (kappa between rounds >= 0.9): further review mostly "
+                       "confirms it." if stable else "Keep reviewing: the model is still learning."),
+        }
