@@ -394,6 +394,20 @@ def serve(
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
 
 
+@command()
+def review(
+    project: Path = PROJECT,
+    coder: str = typer.Option(..., "--coder", help="Your name as a coder; every decision records it."),
+    strategy: str = typer.Option("mixed", help="Queue strategy (as for 'coder serve')."),
+) -> None:
+    """Review proposals in the terminal (for SSH sessions): the same items, keys and decisions as the web app."""
+    from .terminal import review_loop
+
+    with _open(project) as proj:
+        n = review_loop(proj, coder, strategy)
+    typer.echo(f"{n} decisions saved.")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

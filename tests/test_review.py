@@ -108,3 +108,26 @@ def test_review_retrainer_counts_decisions():
 
     r = Retrainer("/nonexistent", every=0)
     assert r.note_decision() is False and r.status()["rounds"] == 0
+
+
+def test_review_terminal_keys_toggle_flip_and_commands():
+    from coder.terminal import Selection, apply_keys
+
+    keys = {"1": "a", "2": "b"}
+    sel = Selection({"a": "supports"})
+    assert apply_keys("2-", sel, keys) == "accept" and sel.codes == {"a": "supports", "b": "contradicts"}
+    assert apply_keys("1", sel, keys) == "accept" and sel.codes == {"b": "contradicts"}
+    assert [apply_keys(k, Selection(), keys) for k in "xsu?!"] == ["none", "skip", "undo", "help", "quit"]
+    with pytest.raises(CoderError, match="Unknown key 'z'"):
+        apply_keys("z", Selection(), keys)
+
+
+def test_review_terminal_loop_decides_and_quits(ingested):
+    from coder.terminal import review_loop
+
+    answers = iter(["2", "x", "!"])
+    out: list[str] = []
+    n = review_loop(ingested, "tina", "sequential", read=lambda prompt: next(answers), write=out.append)
+    assert n == 2 and any("Det var truslerne." in line for line in out)
+    first = ingested.review_queue("tina", "sequential")
+    assert len(first) == len(ingested.sentences(role="informant")) - 2
