@@ -143,3 +143,13 @@ def test_classify_seed_jsonl_errors_name_line(tmp_path, mini_book):
 def test_classify_label_matrix_codebook_order(mini_book):
     Y = label_matrix([Example("x", frozenset({"h3.family", "h1.council"}), "g")], mini_book.code_ids)
     assert Y.tolist() == [[1, 0, 1, 0]]
+
+
+def test_classify_stance_head_on_sparse_tfidf_features(mini_book):
+    examples = [Example(t, frozenset({"h3.harassment"}), f"g{i % 3}", stance="contradicts" if i % 2 else "supports")
+                for i, t in enumerate(THREATS + COUNCIL)]
+    examples += [Example(t, frozenset(), "g0") for t in NONE]
+    model = train_model(examples, mini_book, TrainSettings(encoder="tfidf.v1")).model
+    assert model.stance is not None
+    P, contra = model.predict(["Trusler på nettet.", "Byrådet."])
+    assert contra.shape == (2,) and ((0 <= contra) & (contra <= 1)).all()

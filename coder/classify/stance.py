@@ -24,10 +24,10 @@ def fit_stance(X: Any, stances: Sequence[str | None]) -> tuple[np.ndarray, float
     y = np.array([stances[i] == "contradicts" for i in keep])
     if y.sum() < MIN_PER_STANCE or (~y).sum() < MIN_PER_STANCE:
         return None
-    clf = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000).fit(np.asarray(X)[keep], y)
+    clf = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000).fit(X[keep], y)  # dense or sparse
     return clf.coef_[0], float(clf.intercept_[0])
 
 
 def predict_contradicts(X: Any, coef: np.ndarray, intercept: float) -> np.ndarray:
-    z = np.asarray(X) @ coef + intercept
+    z = np.asarray(X @ coef).ravel() + intercept
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
