@@ -6,6 +6,7 @@ zero-shot proposals) and the exports. Its sha256 identifies a version in the sto
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -115,8 +116,13 @@ def load_codebook(name_or_path: str | Path) -> Codebook:
     return parse_codebook(text, str(path))
 
 
+@functools.lru_cache(maxsize=16)
 def parse_codebook(text: str, filename: str = "<codebook>") -> Codebook:
-    """Parse codebook YAML text; every problem is reported as ``file:line: problem; fix``."""
+    """Parse codebook YAML text; every problem is reported as ``file:line: problem; fix``.
+
+    Cached: the web app opens the project per request and PyYAML takes ~60 ms per parse; a
+    `Codebook` is frozen, so sharing one is safe.
+    """
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)

@@ -109,6 +109,12 @@ def m002_proposal_stance(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE proposals ADD COLUMN contradicts REAL")
 
 
+@migration
+def m003_proposals_by_model(conn: sqlite3.Connection) -> None:
+    # Finding the newest model with proposals, and one model's proposals, without scanning them all.
+    conn.execute("CREATE INDEX IF NOT EXISTS proposals_model ON proposals(model_id, sentence_id)")
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     # Not executescript(): it commits first, which would break the migration's transaction.
     for statement in sql.split(";"):

@@ -424,7 +424,7 @@ class Project:
 
     def progress(self, coder: str) -> dict[str, int]:
         """Reviewed and total informant sentences for one coder."""
-        return {"reviewed": len(self.store.reviewed_ids(coder)), "total": self.store.counts()["informant_sentences"]}
+        return {"reviewed": len(self.store.reviewed_ids(coder)), "total": self.store.informant_sentence_count()}
 
     def code_progress(self) -> dict[str, dict[str, int]]:
         """Per code: sentences accepted by a reviewer, and proposed by the newest model."""

@@ -480,3 +480,8 @@ class Store:
             kept = {d["code"] for d in self.conn.execute("SELECT code FROM decisions WHERE review_id = ? AND accepted = 1", (r["id"],))}
             out.append(({c for c, p in scores.items() if p >= th.get(c, 0.5)}, kept))
         return out
+
+    def informant_sentence_count(self) -> int:
+        return int(self.conn.execute(
+            "SELECT COUNT(*) FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE t.role = 'informant'"
+        ).fetchone()[0])

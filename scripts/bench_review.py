@@ -118,14 +118,16 @@ def simulate(batch: int = 25, steps: int = 16, seeds: tuple[int, ...] = (1, 2)) 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--skip-simulation", action="store_true")
     ap.add_argument("--sentences", type=int, default=20000)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out = {}
     if not args.skip_latency:
         out["latency"] = latency(args.sentences)
-    out["retrain"] = retrain_round()
-    out["simulation"] = simulate()
+    if not args.skip_simulation:
+        out["retrain"] = retrain_round()
+        out["simulation"] = simulate()
     if args.json:
         print(json.dumps(out, indent=2))
         return
@@ -133,7 +135,7 @@ def main() -> None:
         if k in out:
             print(k, out[k])
     print("\nactive-learning simulation (micro-F1 on unreviewed demo sentences after n reviewed):")
-    for name, pts in out["simulation"].items():
+    for name, pts in out.get("simulation", {}).items():
         print(f"{name:<20}" + " ".join(f"{n}:{f}" for n, f in pts))
 
 

@@ -117,7 +117,7 @@ def create_app(
                 key = (name, strat, doc)
                 with lock:
                     queue = queues.get(key)
-                    stamp = (model["id"] if model else None, proj.store.counts()["reviewed_sentences"])
+                    stamp = model["id"] if model else None  # a new model reorders the queue
                     if not queue or queues.get(("stamp",) + key) != stamp:  # type: ignore[operator]
                         queue = proj.review_queue(name, strat, documents=[doc] if doc else None)
                         queues[key] = queue
