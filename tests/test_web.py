@@ -68,3 +68,30 @@ def test_web_blind_mode_hides_proposals(ingested, client):
 def test_web_unknown_strategy(client):
     r = client.get("/api/next?strategy=psychic")
     assert r.status_code == 400 and "Unknown queue strategy 'psychic'" in r.json()["error"]
+
+
+def test_web_codebook_change_during_session(client, ingested, data_dir, tmp_path):
+    item = client.get("/api/next").json()["item"]
+    smaller = tmp_path / "smaller.yaml"
+    text = (data_dir / "mini-codebook.yaml").read_text(encoding="utf-8")
+    cut = text.index("  - id: h3.always_on")
+    smaller.write_text(text[:cut] + text[text.index("hypotheses:"):].replace(", h3.always_on", ""), encoding="utf-8")
+    ingested.use_codebook(smaller)
+    r = client.post("/api/decide", json={"sentence_id": item["sentence_id"], "codes": {"h3.always_on": None}, "token": item["token"]})
+    assert r.status_code == 400 and "Unknown code 'h3.always_on'" in r.json()["error"]
+    assert 'data-testid="code-h3.always_on"' not in client.get("/review").text
+
+
+def test_web_serve_errors(runner, tmp_path, ingested):
+    import socket
+
+    from coder.cli import app
+
+    r = runner.invoke(app, ["serve", str(tmp_path / "nothing")])
+    assert r.exit_code == 1 and "does not exist; create a project" in r.output
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = runner.invoke(app, ["serve", str(ingested.path), "--port", str(port)])
+    assert r.exit_code == 1 and f"port {port} is in use; pass another, e.g. --port {port + 1}" in r.output
