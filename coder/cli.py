@@ -408,6 +408,41 @@ def review(
     typer.echo(f"{n} decisions saved.")
 
 
+@command(name="import-codings")
+def import_codings(
+    project: Path = PROJECT,
+    file: Path = typer.Argument(..., help="JSONL or CSV with document, start, end, codes (primary first), optional stance and text.", show_default=False),
+    coder: str = typer.Option(..., "--coder", help="Name of the coder these codings belong to."),
+    skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Skip unknown codes instead of failing."),
+) -> None:
+    """Import manual coding (character spans) as a named coder, mapped onto sentences."""
+    with _open(project) as proj:
+        report = proj.import_codings(file, coder, skip_unknown=skip_unknown)
+    _warn(report.problems)
+    typer.echo(f"Imported {report.sentences} sentence decisions of {report.documents} documents as coder '{report.coder}'.")
+
+
+@command()
+def agreement(
+    project: Path = PROJECT,
+    coders: list[str] = typer.Option(..., "--coders", help="Two or more coders (repeat --coders); 'model' or 'model:<id>' is the model."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Sentence-level agreement: percent, Cohen's kappa, Krippendorff's alpha, Gwet's AC1, P/R/F1 per code and group."""
+    with _open(project) as proj:
+        result = proj.agreement(coders)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    fmt = lambda v: "   -" if v is None else f"{v:5.2f}"  # noqa: E731
+    typer.echo(f"{result['n_units']} sentences; coders {', '.join(result['coders'])} (P/R/F1 of the second against the first)")
+    typer.echo(f"{'code':<26}{'%':>6}{'kappa':>7}{'alpha':>7}{'AC1':>7}{'P':>6}{'R':>6}{'F1':>6}{'prev':>6}")
+    for name, m in result["codes"].items():
+        typer.echo(f"{name:<26}{fmt(m['percent']):>6}{fmt(m['kappa']):>7}{fmt(m['alpha']):>7}{fmt(m['ac1']):>7}"
+                   f"{fmt(m['precision']):>6}{fmt(m['recall']):>6}{fmt(m['f1']):>6}{fmt(m['prevalence']):>6}")
+    typer.echo(f"overall alpha {fmt(result['overall']['alpha'])}")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

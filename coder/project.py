@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .codebook import Codebook, load_codebook, parse_codebook
-from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError
+from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError, UnknownCodeError
 from .ingest import expand_paths, read_metadata, read_transcript, sha256_text
 from .ingest import SIDECAR_NAMES
 from .records import Transcript
@@ -53,6 +53,38 @@ class PrecodeReport:
     per_code: dict[str, int]
     zero_shot: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    coder: str
+    sentences: int
+    documents: int
+    problems: tuple[str, ...] = ()
+
+
+def _read_span_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) from a JSONL or CSV span file; bad JSON names its line."""
+    import csv
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputFileError(f"{path} cannot be read as UTF-8 text; check the path and re-save it as UTF-8.") from e
+    if path.suffix.lower() == ".csv":
+        return [(i, dict(r)) for i, r in enumerate(csv.DictReader(text.splitlines()), start=2)]
+    rows = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputFileError(f"{path}, line {i}: not valid JSON ({e.msg}); fix or remove that line.") from e
+        if not isinstance(row, dict):
+            raise InputFileError(f"{path}, line {i}: each line must be an object with document, start, end and codes.")
+        rows.append((i, row))
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +525,83 @@ class Project:
             fn += len(kept - proposed)
         f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
         return {"reviews": len(rows), "accepted_proposals": tp, "rejected_proposals": fp, "added_codes": fn, "f1": f1}
+
+    # -- manual codings and agreement -------------------------------------------------------------
+    def import_codings(self, path: Path, coder: str, *, skip_unknown: bool = False) -> ImportReport:
+        """Import coded spans (JSONL or CSV: document, start, end, codes, optional stance/text) as a coder.
+
+        Spans map onto sentences by the rule in `coder.spans`; every informant sentence of a
+        document named in the file gets a decision (no span = "no code"). Spans outside the text,
+        whose ``text`` does not match, or that reach no sentence are reported and skipped; unknown
+        codes fail unless ``skip_unknown``. One transaction for the whole file.
+        """
+        from .spans import Span, map_spans
+
+        rows = _read_span_rows(Path(path))
+        book = self.codebook
+        known = set(book.code_ids)
+        problems: list[str] = []
+        by_doc: dict[str, list[Span]] = {}
+        for n, r in rows:
+            doc = str(r.get("document", ""))
+            text = self.store.document_text(doc)
+            if text is None:
+                problems.append(f"line {n}: no document named '{doc}'")
+                continue
+            try:
+                start, end = int(r["start"]), int(r["end"])
+            except (KeyError, TypeError, ValueError):
+                problems.append(f"line {n}: start and end must be numbers")
+                continue
+            if not 0 <= start < end <= len(text):
+                problems.append(f"line {n}: span {start}-{end} lies outside '{doc}' (length {len(text)})")
+                continue
+            if r.get("text") and text[start:end] != r["text"]:
+                problems.append(f"line {n}: the text at {start}-{end} in '{doc}' is not the span's text")
+                continue
+            codes = r.get("codes") or []
+            if isinstance(codes, str):
+                codes = [c.strip() for c in codes.replace(";", ",").split(",") if c.strip()]
+            unknown = [c for c in codes if c not in known]
+            if unknown and not skip_unknown:
+                raise UnknownCodeError(f"{path}, line {n}: unknown code {', '.join(unknown)}; fix it or pass --skip-unknown.")
+            if unknown:
+                problems.append(f"line {n}: skipped unknown code {', '.join(unknown)}")
+            stance = r.get("stance") if r.get("stance") in ("supports", "contradicts") else None
+            by_doc.setdefault(doc, []).append(Span(start, end, tuple(c for c in codes if c in known), stance))
+        decided = 0
+        with self.store.atomic():
+            for doc, spans in by_doc.items():
+                sents = self.store.sentences(documents=[doc], role="informant")
+                per, unmatched = map_spans([(s.start, s.end) for s in sents], sorted(spans, key=lambda s: s.start))
+                problems += [f"span {u.start}-{u.end} in '{doc}' covers no informant sentence" for u in unmatched]
+                for s, hits in zip(sents, per):
+                    codes = {c: h.stance or "supports" for h in hits for c in h.codes}
+                    self.store.add_review(s.id, coder, [(c, True, st) for c, st in codes.items()], source="import")
+                    decided += 1
+        return ImportReport(coder, decided, len(by_doc), tuple(problems))
+
+    def codings(self, coder: str) -> dict[int, set[str]]:
+        """Sentence -> codes of a coder: a human's latest decisions, or a model's proposals
+        (``model`` = the newest model, ``model:<id>`` a given one) on every informant sentence."""
+        if coder == "model" or coder.startswith("model:"):
+            row = self.store.latest_model() if coder == "model" else self.store.model_row(coder.split(":", 1)[1])
+            if row is None:
+                raise ModelNotFoundError(f"No model '{coder}' with proposals; run 'coder precode' first.")
+            th = json.loads(row["params"]).get("thresholds", {})
+            return {sid: {c for c, p in s.items() if p >= th.get(c, 0.5)} for sid, s in self.store.proposals(row["id"]).items()}
+        ids = self.store.reviewed_ids(coder)
+        if not ids:
+            raise ProjectError(f"The coder '{coder}' has no decisions in {self.path}; check the name ('coder status' lists reviews).")
+        return {sid: {c for c, ok, _ in self.store.current_decisions(sid, coder) if ok} for sid in ids}
+
+    def agreement(self, coders: Sequence[str]) -> dict[str, Any]:
+        """Sentence-level agreement between coders (see `coder.agreement`)."""
+        from .agreement import agreement
+
+        book = self.codebook
+        units = [r.id for r in self.store.sentences(role="informant")]
+        return agreement({c: self.codings(c) for c in coders}, units, book.code_ids, {c.id: c.group for c in book.codes})
 
     # -- hypothesis scoring --------------------------------------------------------------------
     def evidence(self, source: str = "reviewed") -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from coder.agreement import agreement, cohen_kappa, gwet_ac1, kripp_alpha
+from coder.errors import ProjectError, UnknownCodeError
+
+
+def test_agreement_kappa_hand_computed():
+    a = np.array([1, 1, 0, 0, 1, 0, 0, 0, 1, 0])
+    b = np.array([1, 0, 0, 0, 1, 0, 1, 0, 1, 0])
+    # po = 0.8; pe = 0.4*0.4 + 0.6*0.6 = 0.52; kappa = 0.28 / 0.48
+    assert cohen_kappa(a, b) == pytest.approx(0.28 / 0.48)
+    # AC1: pi = 0.4, pe = 2*0.4*0.6 = 0.48; (0.8 - 0.48) / 0.52
+    assert gwet_ac1(a, b) == pytest.approx(0.32 / 0.52)
+
+
+def test_agreement_alpha_hand_computed():
+    # Two coders, binary, 4 units: (1,1) (0,0) (1,0) (0,0). Coincidences: o11=2, o00=4, o01=o10=1; n=8,
+    # n1=3, n0=5; De = 2*3*5/(8*7); Do = 2/8; alpha = 1 - Do/De = 1 - 0.25/(30/56)
+    data = np.array([[1, 0, 1, 0], [1, 0, 0, 0]], dtype=float)
+    assert kripp_alpha(data) == pytest.approx(1 - 0.25 / (30 / 56))
+
+
+def test_agreement_undefined_is_none_not_zero():
+    zeros = np.zeros(5, int)
+    assert cohen_kappa(zeros, zeros) is None
+    assert kripp_alpha(np.zeros((2, 5))) is None
+
+
+def test_agreement_missing_units_allowed_for_alpha():
+    codings = {"a": {1: {"x"}, 2: set(), 3: {"x"}}, "b": {1: {"x"}, 2: set()}, "c": {1: {"x"}, 3: {"x"}, 2: {"x"}}}
+    r = agreement(codings, [1, 2, 3], ["x"], {"x": "g"})
+    assert r["unit"] == "sentence" and r["n_units"] == 3
+    assert set(r["codes"]["x"]) >= {"kappa", "alpha", "percent", "precision", "recall", "f1", "ci95", "ac1", "prevalence"}
+    assert r["codes"]["x"]["percent"] == 1.0  # a and b agree on the two units both coded
+    assert r["overall"]["alpha"] is not None
+
+
+def test_agreement_needs_two_coders():
+    with pytest.raises(Exception, match="at least two coders"):
+        agreement({"a": {}}, [], ["x"], {"x": "g"})
+
+
+def test_agreement_import_codings_and_model_as_coder(ingested, seed_file_path, tmp_path):
+    from coder.classify.train import TrainSettings
+
+    text = ingested.store.document_text("lene")
+    start = text.index("Jeg fik en dødstrussel")
+    end = text.index("nu er det nok.") + len("nu er det nok.")
+    spans = tmp_path / "gold.jsonl"
+    rows = [
+        {"document": "lene", "start": start, "end": end, "codes": ["h3.harassment"], "stance": "supports", "text": text[start:end]},
+        {"document": "lene", "start": 0, "end": 5, "codes": ["h1.council"]},  # in the header: no informant sentence
+        {"document": "lene", "start": 10, "end": 99999, "codes": ["h1.council"]},
+        {"document": "nope", "start": 0, "end": 5, "codes": []},
+    ]
+    spans.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    report = ingested.import_codings(spans, "gold")
+    assert report.sentences == len(ingested.sentences(role="informant"))
+    assert any("covers no informant sentence" in p for p in report.problems)
+    assert any("outside 'lene'" in p for p in report.problems) and any("no document named 'nope'" in p for p in report.problems)
+    gold = ingested.codings("gold")
+    assert sum(1 for c in gold.values() if c) == 1
+    ingested.train(TrainSettings(encoder="tfidf.v1"), seed_data=[seed_file_path])
+    ingested.precode()
+    r = ingested.agreement(["gold", "model"])
+    assert r["coders"] == ["gold", "model"] and "h3.harassment" in r["codes"] and "group:h3" in r["codes"]
+
+
+def test_agreement_bad_inputs(ingested, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"document": "lene", "start": 0, "end": 3, "codes": ["h9.x"]}\n', encoding="utf-8")
+    with pytest.raises(UnknownCodeError, match="line 1: unknown code h9.x"):
+        ingested.import_codings(bad, "x")
+    with pytest.raises(ProjectError, match="The coder 'nobody' has no decisions"):
+        ingested.codings("nobody")
