@@ -10,6 +10,7 @@ reported as None, never as 0 or 1.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -110,7 +111,9 @@ def agreement(
     groups = list(dict.fromkeys(group_of[c] for c in codes))
     for g in groups:
         cols = [k for k, c in enumerate(codes) if group_of[c] == g]
-        mat = np.nanmax(cube[:, :, cols], axis=2) if cols else np.full(cube.shape[:2], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # units a coder did not code stay NaN
+            mat = np.nanmax(cube[:, :, cols], axis=2) if cols else np.full(cube.shape[:2], np.nan)
         result["codes"][f"group:{g}"] = _stats(mat, rng)
     flat = cube.reshape(len(coders), -1)
     result["overall"] = {"alpha": kripp_alpha(flat)}
