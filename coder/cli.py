@@ -443,6 +443,30 @@ def agreement(
     typer.echo(f"overall alpha {fmt(result['overall']['alpha'])}")
 
 
+@command()
+def benchmark(
+    project: Path = PROJECT,
+    gold: str = typer.Option(..., "--gold", help="The coder whose decisions are the gold standard."),
+    seeds: int = typer.Option(2, help="Seeds per strategy in the simulation."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Automatic vs manual coding: agreement with the gold coder, active-learning curves, verdict agreement."""
+    with _open(project) as proj:
+        r = proj.benchmark(gold, seeds=tuple(range(1, seeds + 1)))
+    if as_json:
+        typer.echo(json.dumps(r, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{r['sentences']} sentences coded by {r['gold']}")
+    if "model_vs_gold" in r:
+        groups = {k: v["kappa"] for k, v in r["model_vs_gold"]["codes"].items() if k.startswith("group:")}
+        typer.echo("model vs gold, kappa per group: " + ", ".join(f"{k[6:]} {'-' if v is None else f'{v:.2f}'}" for k, v in groups.items()))
+        typer.echo(f"hypothesis verdicts, gold vs model: {r['verdicts']['agreement']:.2f} of informant x hypothesis cells agree")
+    for name, pts in r["curves"].items():
+        typer.echo(f"{name:<20}" + " ".join(f"{p['reviewed']}:{p['kappa'] if p['kappa'] is None else round(p['kappa'], 2)}" for p in pts))
+    for s, t in r["reviewed_to_reach_kappa"].items():
+        typer.echo(f"{s}: kappa 0.6 after {t['0.6'] or 'never within the run'}, 0.8 after {t['0.8'] or 'never within the run'} reviewed sentences")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

@@ -603,8 +603,43 @@ class Project:
         units = [r.id for r in self.store.sentences(role="informant")]
         return agreement({c: self.codings(c) for c in coders}, units, book.code_ids, {c.id: c.group for c in book.codes})
 
+    def benchmark(self, gold: str, *, seeds: Sequence[int] = (1, 2), batch: int = 25, steps: int = 16) -> dict[str, Any]:
+        """Automatic vs manual: model-gold agreement, an active-learning simulation, and verdict agreement."""
+        from .classify.train import TrainSettings
+        from .encoders import get_encoder
+        from .review.simulate import reviewed_to_reach, simulate
+        from .review.strategies import RandomOrder, Uncertainty
+        from .training import codebook_examples, label_matrix
+
+        book = self.codebook
+        codings = self.codings(gold)
+        rows = [r for r in self.store.sentences(ids=list(codings)) if r.role == "informant"]
+        if len(rows) < 20:
+            raise ProjectError(f"The coder '{gold}' has only {len(rows)} decisions; a benchmark needs at least 20.")
+        enc = get_encoder(TrainSettings().encoder)
+        X = enc.encode([r.text for r in rows], progress=True)
+        Y = np.array([[int(c in codings[r.id]) for c in book.code_ids] for r in rows])
+        base = codebook_examples(book)
+        curves = simulate(
+            X, Y, [r.informant or r.document for r in rows], enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
+            {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
+        )
+        reach = {s: {str(t): reviewed_to_reach(curves, s, t) for t in (0.6, 0.8)} for s in ("uncertainty", "random")}
+        result: dict[str, Any] = {"gold": gold, "sentences": len(rows), "curves": curves, "reviewed_to_reach_kappa": reach}
+        if self.store.latest_model() is not None:
+            result["model_vs_gold"] = self.agreement([gold, "model"])
+            g, m = self.score("reviewed", coder=gold), self.score("model")
+            cells = [(hg.id, ig.informant, ig.verdict, im.verdict) for hg, hm in zip(g.hypotheses, m.hypotheses)
+                     for ig, im in zip(hg.informants, hm.informants)]
+            result["verdicts"] = {
+                "agreement": sum(a == b for *_, a, b in cells) / len(cells) if cells else None,
+                "cells": [{"hypothesis": h, "informant": i, "gold": a, "model": b} for h, i, a, b in cells],
+                "overall": [{"hypothesis": hg.id, "gold": hg.verdict, "model": hm.verdict} for hg, hm in zip(g.hypotheses, m.hypotheses)],
+            }
+        return result
+
     # -- hypothesis scoring --------------------------------------------------------------------
-    def evidence(self, source: str = "reviewed") -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:
+    def evidence(self, source: str = "reviewed", coder: str | None = None) -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:
         """Coded evidence from human reviews, model proposals above threshold, or both.
 
         Returns (evidence, informant -> number of informant sentences, facts for the methods text).
@@ -620,6 +655,8 @@ class Project:
         for r in rows:
             counts[r.informant or r.document] = counts.get(r.informant or r.document, 0) + 1
         reviewed = dict(self.store.labelled_sentences()) if source in ("reviewed", "all") else {}
+        if coder is not None and source in ("reviewed", "all"):
+            reviewed = {sid: self.store.current_decisions(sid, coder) for sid in self.store.reviewed_ids(coder)}
         model = self.store.latest_model() if source in ("all", "model") else None
         if source == "reviewed" and not reviewed:
             raise ProjectError(
@@ -655,12 +692,12 @@ class Project:
         }
         return out, counts, facts
 
-    def score(self, source: str = "reviewed", overrides: Mapping[str, Any] | None = None) -> Scores:
+    def score(self, source: str = "reviewed", overrides: Mapping[str, Any] | None = None, *, coder: str | None = None) -> Scores:
         """Score every hypothesis per informant (rules from the codebook's ``scoring:`` plus overrides)."""
         from .score import ScoringRules, score_hypotheses
 
         rules = ScoringRules.from_mapping({**self.codebook.scoring, **(overrides or {})})
-        evidence, counts, facts = self.evidence(source)
+        evidence, counts, facts = self.evidence(source, coder)
         scores = score_hypotheses(evidence, counts, self.codebook, rules, source=source)
         return Scores(scores.hypotheses, source, rules, facts)
 

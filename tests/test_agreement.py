@@ -78,3 +78,32 @@ def test_agreement_bad_inputs(ingested, tmp_path):
         ingested.import_codings(bad, "x")
     with pytest.raises(ProjectError, match="The coder 'nobody' has no decisions"):
         ingested.codings("nobody")
+
+
+def test_agreement_simulation_learns_and_reports_targets():
+    from coder.review.simulate import reviewed_to_reach, simulate
+    from coder.review.strategies import RandomOrder, Uncertainty
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6))
+    Y = np.stack([X[:, 0] > 0.8, X[:, 1] > 0.8], 1).astype(int)
+    base_X, base_Y = X[:0], Y[:0]
+    base_X = np.vstack([np.eye(6)[:2] * 3, -np.eye(6)[:2] * 3])
+    base_Y = np.array([[1, 0], [0, 1], [0, 0], [0, 0]])
+    curves = simulate(X, Y, [str(i % 5) for i in range(300)], base_X, base_Y,
+                      {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=(1,), batch=30, steps=4)
+    assert set(curves) == {"uncertainty seed 1", "random seed 1"}
+    pts = curves["uncertainty seed 1"]
+    assert [p["reviewed"] for p in pts] == [0, 30, 60, 90, 120] and pts[-1]["kappa"] > 0.6
+    assert reviewed_to_reach(curves, "uncertainty", 0.6) is not None
+    assert reviewed_to_reach(curves, "uncertainty", 1.01) is None
+    again = simulate(X, Y, [str(i % 5) for i in range(300)], base_X, base_Y, {"random": lambda s: RandomOrder(s)}, seeds=(1,), batch=30, steps=2)
+    assert again["random seed 1"] == curves["random seed 1"][:3]  # reproducible with a seed
+
+
+def test_agreement_benchmark_needs_enough_gold(ingested, tmp_path):
+    spans = tmp_path / "g.jsonl"
+    spans.write_text('{"document": "lene", "start": 0, "end": 5, "codes": []}\n', encoding="utf-8")
+    ingested.import_codings(spans, "gold")
+    with pytest.raises(ProjectError, match="a benchmark needs at least 20"):
+        ingested.benchmark("gold")
