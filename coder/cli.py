@@ -190,16 +190,22 @@ def codebook_use(
 @command()
 def export(
     project: Path = PROJECT,
-    format: str = typer.Option("jsonl", "--format", help="Output format: jsonl."),
+    format: str = typer.Option("jsonl", "--format", help="jsonl (every sentence), qdpx (REFI-QDA), csv or xlsx (coded segments)."),
     out: Path = typer.Option(..., "--out", help="File to write."),
+    include_proposals: bool = typer.Option(False, "--include-proposals", help="qdpx: add the model's proposals under the model's user."),
 ) -> None:
-    """Export the project's sentences with proposals and decisions."""
-    if format != "jsonl":
-        typer.echo(f"Error: unknown format '{format}'; use jsonl.", err=True)
+    """Export the project: JSONL per sentence, a REFI-QDA .qdpx for NVivo/ATLAS.ti/MAXQDA/QualCoder, CSV or XLSX."""
+    if format not in ("jsonl", "qdpx", "csv", "xlsx"):
+        typer.echo(f"Error: unknown format '{format}'; use jsonl, qdpx, csv or xlsx.", err=True)
         raise typer.Exit(2)
     with _open(project) as proj:
-        n = proj.export_jsonl(out)
-    typer.echo(f"Wrote {n} sentences to {out}.")
+        if format == "jsonl":
+            typer.echo(f"Wrote {proj.export_jsonl(out)} sentences to {out}.")
+        elif format == "qdpx":
+            n = proj.export_qdpx(out, include_proposals=include_proposals)
+            typer.echo(f"Wrote {n['sources']} sources and {n['codings']} codings to {out}.")
+        else:
+            typer.echo(f"Wrote {proj.export_table(out, format)} coded segments to {out}.")
 
 
 def _settings(encoder: str, finetune: bool, context: bool, epochs: int | None, lr: float | None, top_layers: int | None, seed: int) -> Any:

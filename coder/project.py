@@ -638,6 +638,82 @@ class Project:
             }
         return result
 
+    def export_qdpx(self, out: Path, *, include_proposals: bool = False) -> dict[str, int]:
+        """Write a REFI-QDA project: every human coder's codings, and with ``include_proposals`` the
+        newest model's proposals above threshold under the model's user (score in the Description)."""
+        from .export.qdpx import Coded, Source, write_qdpx
+
+        docs = self.store.documents()
+        sources = [Source(d.name, self.store.document_text(d.name) or "", d.informant, d.metadata) for d in docs]
+        rows = {r.id: r for r in self.store.sentences(role="informant")}
+        coded = []
+        for sid, ds in self.store.decisions_by_sentence().items():
+            r = rows.get(sid)
+            if r is None:
+                continue
+            for d in ds:
+                if d["current"] and d["accepted"]:
+                    coded.append(Coded(r.document, r.start, r.end, d["code"], d["coder"], f"{d['code']}: {d['stance'] or 'supports'}"))
+        if include_proposals:
+            model = self.store.latest_model()
+            if model is not None:
+                th = json.loads(model["params"]).get("thresholds", {})
+                for sid, scores in self.store.proposals(model["id"]).items():
+                    r = rows.get(sid)
+                    for code, p in scores.items():
+                        if r is not None and p >= th.get(code, 0.5):
+                            coded.append(Coded(r.document, r.start, r.end, code, f"model:{model['id']}", f"{code}: proposed, score {p:.3f}"))
+        write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name)
+        return {"sources": len(sources), "codings": len(coded)}
+
+    def export_table(self, out: Path, fmt: str) -> int:
+        """One row per coded segment and code (CSV, or XLSX with the hypothesis table as a second sheet)."""
+        import csv
+
+        book = self.codebook
+        header = ["document", "informant", "speaker", "start", "end", "text", "code", "label", "group", "stance",
+                  "coder_or_model", "score", "reviewed", "time"]
+        rows = []
+        for r in self.iter_export_rows():
+            for d in r["decisions"]:
+                if d["current"] and d["accepted"] and d["code"] in book.code_ids:
+                    c = book.code(d["code"])
+                    rows.append([r["document"], r["informant"], r["speaker"], r["start"], r["end"], r["text"], c.id, c.label,
+                                 c.group, d["stance"], d["coder"], r["proposals"].get(c.id), True, d["time"]])
+            for code in r["proposed"]:
+                if code in book.code_ids:
+                    c = book.code(code)
+                    rows.append([r["document"], r["informant"], r["speaker"], r["start"], r["end"], r["text"], c.id, c.label,
+                                 c.group, None, r["model"], r["proposals"][code], False, None])
+        out = Path(out)
+        tmp = out.with_name(out.name + ".part")
+        if fmt == "csv":
+            with tmp.open("w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(header)
+                w.writerows(rows)
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "segments"
+            ws.append(header)
+            for row in rows:
+                ws.append(row)
+            hyp = wb.create_sheet("hypotheses")
+            hyp.append(["hypothesis", "verdict", "informant", "informant verdict", "supporting", "contradicting", "stability"])
+            try:
+                scores = self.score("all")
+            except ProjectError:
+                scores = None
+            for h in scores.hypotheses if scores else ():
+                for i in h.informants:
+                    hyp.append([h.id, h.verdict, i.informant, i.verdict, i.supporting, i.contradicting, round(i.stability, 3)])
+            wb.save(tmp)
+        tmp.replace(out)
+        return len(rows)
+
     # -- hypothesis scoring --------------------------------------------------------------------
     def evidence(self, source: str = "reviewed", coder: str | None = None) -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:
         """Coded evidence from human reviews, model proposals above threshold, or both.

@@ -1,0 +1,128 @@
+"""REFI-QDA project export (.qdpx: a ZIP with project.qde and the sources as UTF-8 text).
+
+Offsets are Unicode code points on the stored text with LF line endings (QualCoder's convention).
+GUIDs are uuid5 values derived from names, so exporting the same project twice gives the same
+GUIDs and a re-import can recognise what it already has. Codebook groups become non-codable parent
+codes; informants become Cases with Variables from their metadata; every coder (and, with
+proposals, every model) is a User.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..codebook import Codebook
+
+NS = "urn:QDA-XML:project:1.0"
+_ROOT = uuid.UUID("7c0de7c0-de00-4000-8000-000000000000")
+
+
+def guid(*parts: str) -> str:
+    return str(uuid.uuid5(_ROOT, "/".join(parts)))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    text: str
+    informant: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    document: str
+    start: int
+    end: int
+    code: str
+    user: str
+    description: str = ""
+
+
+def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str) -> bytes:
+    """Return project.qde as UTF-8 XML bytes."""
+    from lxml import etree
+
+    E = lambda tag, **attrs: etree.Element(f"{{{NS}}}{tag}", {k: str(v) for k, v in attrs.items()}, nsmap={None: NS})  # noqa: E731
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    project = E("Project", name=name, origin="coder", creationDateTime=now)
+    users = sorted({c.user for c in coded} | {"coder"})
+    el = etree.SubElement(project, f"{{{NS}}}Users")
+    for u in users:
+        etree.SubElement(el, f"{{{NS}}}User", guid=guid("user", u), name=u)
+    book = etree.SubElement(etree.SubElement(project, f"{{{NS}}}CodeBook"), f"{{{NS}}}Codes")
+    for g in codebook.groups:
+        parent = etree.SubElement(book, f"{{{NS}}}Code", guid=guid("group", codebook.id, g.id), name=g.label, isCodable="false")
+        if g.description:
+            etree.SubElement(parent, f"{{{NS}}}Description").text = g.description
+        for c in (c for c in codebook.codes if c.group == g.id):
+            code = etree.SubElement(parent, f"{{{NS}}}Code", guid=guid("code", codebook.id, c.id), name=c.label, isCodable="true", color=c.colour)
+            etree.SubElement(code, f"{{{NS}}}Description").text = f"[{c.id}] {c.description}"
+    keys = sorted({k for s in sources for k, v in s.metadata.items() if isinstance(v, (str, int, float)) and k != "format"})
+    if keys:
+        variables = etree.SubElement(project, f"{{{NS}}}Variables")
+        for k in keys:
+            etree.SubElement(variables, f"{{{NS}}}Variable", guid=guid("variable", k), name=k, typeOfVariable="Text")
+    informants = sorted({s.informant for s in sources if s.informant})
+    if informants:
+        cases = etree.SubElement(project, f"{{{NS}}}Cases")
+        for inf in informants:
+            case = etree.SubElement(cases, f"{{{NS}}}Case", guid=guid("case", inf), name=inf)
+            meta = next(s.metadata for s in sources if s.informant == inf)
+            for k in keys:
+                if k in meta:
+                    vv = etree.SubElement(case, f"{{{NS}}}VariableValue")
+                    etree.SubElement(vv, f"{{{NS}}}VariableRef", targetGUID=guid("variable", k))
+                    etree.SubElement(vv, f"{{{NS}}}TextValue").text = str(meta[k])
+            for s in sources:
+                if s.informant == inf:
+                    etree.SubElement(case, f"{{{NS}}}SourceRef", targetGUID=guid("source", s.name))
+    src_el = etree.SubElement(project, f"{{{NS}}}Sources")
+    code_guid = {c.id: guid("code", codebook.id, c.id) for c in codebook.codes}
+    for s in sources:
+        sg = guid("source", s.name)
+        ts = etree.SubElement(src_el, f"{{{NS}}}TextSource", guid=sg, name=s.name, plainTextPath=f"internal://{sg}.txt")
+        spans: dict[tuple[int, int], list[Coded]] = {}
+        for c in coded:
+            if c.document == s.name:
+                spans.setdefault((c.start, c.end), []).append(c)
+        for (start, end), items in sorted(spans.items()):
+            sel = etree.SubElement(ts, f"{{{NS}}}PlainTextSelection", guid=guid("selection", s.name, str(start), str(end)),
+                                   name=s.text[start:end][:60], startPosition=str(start), endPosition=str(end),
+                                   creatingUser=guid("user", items[0].user))
+            desc = "; ".join(i.description for i in items if i.description)
+            if desc:
+                etree.SubElement(sel, f"{{{NS}}}Description").text = desc
+            for i in items:
+                coding = etree.SubElement(sel, f"{{{NS}}}Coding", guid=guid("coding", s.name, str(start), str(end), i.code, i.user),
+                                          creatingUser=guid("user", i.user))
+                etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=code_guid[i.code])
+    return etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def write_qdpx(path: Path, codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str) -> None:
+    """Write the .qdpx atomically (a .part file renamed into place)."""
+    xml = build_project(codebook, sources, coded, name=name)
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("project.qde", xml)
+        for s in sources:
+            z.writestr(f"sources/{guid('source', s.name)}.txt", s.text.encode("utf-8"))
+    tmp.replace(path)
+
+
+def validate(xml: bytes, xsd: Path) -> list[str]:
+    """Schema errors as 'line N: message' (empty when valid)."""
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    doc = etree.fromstring(xml).getroottree()
+    if schema.validate(doc):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
