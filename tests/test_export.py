@@ -42,7 +42,7 @@ def test_export_qdpx_validates_and_offsets_point_at_the_sentences(ingested, tmp_
 def test_export_qdpx_schema_errors_are_reported_with_lines():
     bad = f'<Project xmlns="{NS}"><Users><User name="x"/></Users></Project>'.encode()
     errors = validate(bad, XSD)
-    assert errors and errors[0].startswith("line 1:") and "guid" in errors[0]
+    assert len(errors) == 2 and errors[0].startswith("line 1:") and "'name' is required" in errors[0] and "'guid'" in errors[1]
 
 
 def test_export_csv_rows_per_coded_segment_and_code(ingested, tmp_path, runner):
