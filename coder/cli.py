@@ -81,7 +81,7 @@ def init(
 @command()
 def ingest(
     project: Path = PROJECT,
-    files: list[Path] = typer.Argument(..., help="Transcript files or folders (.txt, .docx, .srt, .vtt).", show_default=False),
+    files: list[Path] = typer.Argument(..., help="Transcript files or folders (.txt, .docx, .srt, .vtt, .qdpx).", show_default=False),
     interviewer: list[str] = typer.Option([], "--interviewer", help="Speaker label of the interviewer (repeatable); guessed if not given."),
     metadata: Path | None = typer.Option(None, help="Informant sidecar (CSV or YAML keyed by file); informants.csv/yaml beside the files is used automatically."),
     informant_from_filename: bool = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene)."),
@@ -420,10 +420,11 @@ def import_codings(
     file: Path = typer.Argument(..., help="JSONL or CSV with document, start, end, codes (primary first), optional stance and text.", show_default=False),
     coder: str = typer.Option(..., "--coder", help="Name of the coder these codings belong to."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Skip unknown codes instead of failing."),
+    user: str | None = typer.Option(None, "--user", help="For .qdpx: import only this user's codings."),
 ) -> None:
-    """Import manual coding (character spans) as a named coder, mapped onto sentences."""
+    """Import manual coding (JSONL/CSV spans or a REFI-QDA .qdpx) as a named coder, mapped onto sentences."""
     with _open(project) as proj:
-        report = proj.import_codings(file, coder, skip_unknown=skip_unknown)
+        report = proj.import_codings(file, coder, skip_unknown=skip_unknown, user=user)
     _warn(report.problems)
     typer.echo(f"Imported {report.sentences} sentence decisions of {report.documents} documents as coder '{report.coder}'.")
 

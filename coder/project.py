@@ -181,6 +181,12 @@ class Project:
     ) -> list[Transcript]:
         """Read files (and folders of files) without writing; informant sidecars are applied."""
         files = expand_paths(paths)
+        transcripts = []
+        for f in [f for f in files if f.suffix.lower() == ".qdpx"]:
+            transcripts += self._qdpx_transcripts(f, interviewer)
+        files = [f for f in files if f.suffix.lower() != ".qdpx"]
+        if not files:
+            return transcripts
         sidecar: dict[str, dict[str, Any]] = {}
         sources = [metadata] if metadata else sorted(
             {p.parent / n for p in files for n in SIDECAR_NAMES if (p.parent / n).is_file()}
@@ -189,7 +195,7 @@ class Project:
             if not src.is_file():
                 raise InputFileError(f"The metadata file {src} does not exist; check the path.")
             sidecar.update(read_metadata(src))
-        return [
+        return transcripts + [
             read_transcript(
                 f,
                 interviewer=interviewer,
@@ -199,6 +205,20 @@ class Project:
             )
             for f in files
         ]
+
+    @staticmethod
+    def _qdpx_transcripts(path: Path, interviewer: Sequence[str] | None) -> list[Transcript]:
+        from .ingest import find_turns
+        from .ingest.qdpx import read_qdpx
+
+        project = read_qdpx(path)
+        out = []
+        for name, text in project.sources.items():
+            split = find_turns(text, interviewer=interviewer)
+            warnings = tuple(f"{path.name}/{name}: {w}" for w in (*split.warnings, *project.skipped))
+            out.append(Transcript(Path(name).stem, text, split.turns, split.informant or Path(name).stem,
+                                  {**{k.lower(): v for k, v in split.header.items()}, "format": "qdpx"}, f"{path}#{name}", warnings))
+        return out
 
     def add_transcripts(self, paths: Sequence[Path], **options: Any) -> IngestReport:
         """Read, segment and store transcripts in one transaction; identical texts are skipped.
@@ -527,7 +547,25 @@ class Project:
         return {"reviews": len(rows), "accepted_proposals": tp, "rejected_proposals": fp, "added_codes": fn, "f1": f1}
 
     # -- manual codings and agreement -------------------------------------------------------------
-    def import_codings(self, path: Path, coder: str, *, skip_unknown: bool = False) -> ImportReport:
+    def _qdpx_span_rows(self, path: Path, user: str | None) -> list[tuple[int, dict[str, Any]]]:
+        """Codings of a .qdpx (of one user, or all) as span rows; codes matched by id, then label."""
+        from .ingest.qdpx import read_qdpx
+
+        project = read_qdpx(path)
+        by_label = {c.label: c.id for c in self.codebook.codes}
+        rows = []
+        for i, c in enumerate(project.codings, start=1):
+            if user and c.user != user:
+                continue
+            code = c.code_id if c.code_id in self.codebook.code_ids else by_label.get(c.code_name, c.code_name)
+            text = project.sources[c.source]
+            rows.append((i, {"document": Path(c.source).stem, "start": c.start, "end": c.end, "codes": [code], "text": text[c.start : c.end]}))
+        if user and not rows:
+            users = sorted({c.user for c in project.codings})
+            raise ProjectError(f"{path.name} has no codings by user '{user}'; its users are: {', '.join(users) or 'none'}.")
+        return rows
+
+    def import_codings(self, path: Path, coder: str, *, skip_unknown: bool = False, user: str | None = None) -> ImportReport:
         """Import coded spans (JSONL or CSV: document, start, end, codes, optional stance/text) as a coder.
 
         Spans map onto sentences by the rule in `coder.spans`; every informant sentence of a
@@ -537,7 +575,7 @@ class Project:
         """
         from .spans import Span, map_spans
 
-        rows = _read_span_rows(Path(path))
+        rows = self._qdpx_span_rows(Path(path), user) if Path(path).suffix.lower() == ".qdpx" else _read_span_rows(Path(path))
         book = self.codebook
         known = set(book.code_ids)
         problems: list[str] = []

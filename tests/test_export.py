@@ -61,3 +61,88 @@ def test_export_csv_rows_per_coded_segment_and_code(ingested, tmp_path, runner):
 
     assert load_workbook(tmp_path / "c.xlsx").sheetnames == ["segments", "hypotheses"]
     assert runner.invoke(app, ["export", str(ingested.path), "--format", "pdf", "--out", str(tmp_path / "x")]).exit_code == 2
+
+
+def _decisions(project, coder):
+    rows = {r.id: r for r in project.sentences(role="informant")}
+    return sorted((rows[s].document, rows[s].start, rows[s].end, tuple(sorted(c))) for s, c in project.codings(coder).items() if c)
+
+
+def test_export_qdpx_round_trip_is_exact(ingested, tmp_path):
+    from coder import Project
+
+    _reviewed(ingested)
+    out = tmp_path / "p.qdpx"
+    ingested.export_qdpx(out)
+    with Project.init(tmp_path / "again", REPO / "tests" / "data" / "mini-codebook.yaml") as other:
+        report = other.add_transcripts([out])
+        assert [d.name for d in report.added] == ["lene"]
+        assert other.store.document_text("lene") == ingested.store.document_text("lene")
+        imported = other.import_codings(out, "anna", user="anna")
+        assert imported.problems == ()
+        assert _decisions(other, "anna") == _decisions(ingested, "anna")
+
+
+def test_export_qdpx_bad_inputs(ingested, tmp_path):
+    import pytest
+
+    from coder.errors import InputFileError, ProjectError
+
+    not_zip = tmp_path / "x.qdpx"
+    not_zip.write_bytes(b"hello")
+    with pytest.raises(InputFileError, match="not a .qdpx file"):
+        ingested.add_transcripts([not_zip])
+    bad = tmp_path / "bad.qdpx"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("project.qde", f'<Project xmlns="{NS}"><Sources><TextSource guid="x"/></Sources></Project>')
+    with pytest.raises(InputFileError, match=r"does not follow the REFI-QDA schema \(line 1:"):
+        ingested.add_transcripts([bad])
+    _reviewed(ingested)
+    ingested.export_qdpx(tmp_path / "ok.qdpx")
+    with pytest.raises(ProjectError, match="no codings by user 'zed'; its users are: anna"):
+        ingested.import_codings(tmp_path / "ok.qdpx", "zed", user="zed")
+
+
+def test_export_qdpx_hand_built_with_nested_codes_case_and_missing_source(ingested, tmp_path):
+    """A .qdpx as another tool would write it: nested codes, a case with variables, inline text."""
+    import pytest
+
+    from coder import Project
+    from coder.errors import InputFileError
+
+    text = "I: Hvorfor?\nB: Byrådet var umuligt. Jeg fik trusler.\nI: Tak?\nB: Tak."
+    g = lambda n: f"00000000-0000-4000-8000-{n:012d}"  # noqa: E731
+    xml = f'''<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="{NS}" name="other tool">
+ <Users><User guid="{g(1)}" name="Birgit"/></Users>
+ <CodeBook><Codes>
+  <Code guid="{g(2)}" name="H1" isCodable="false"><Code guid="{g(3)}" name="Byråd" isCodable="true"/></Code>
+  <Code guid="{g(4)}" name="H3" isCodable="false"><Code guid="{g(5)}" name="Chikane" isCodable="true"/></Code>
+ </Codes></CodeBook>
+ <Variables><Variable guid="{g(6)}" name="kommune" typeOfVariable="Text"/></Variables>
+ <Cases><Case guid="{g(7)}" name="B"><VariableValue><VariableRef targetGUID="{g(6)}"/><TextValue>Brinkby</TextValue></VariableValue></Case></Cases>
+ <Sources>
+  <TextSource guid="{g(8)}" name="birgit.txt"><PlainTextContent>{text}</PlainTextContent>
+   <PlainTextSelection guid="{g(9)}" startPosition="15" endPosition="37" creatingUser="{g(1)}">
+    <Coding guid="{g(10)}" creatingUser="{g(1)}"><CodeRef targetGUID="{g(3)}"/></Coding></PlainTextSelection>
+   <PlainTextSelection guid="{g(11)}" startPosition="38" endPosition="54" creatingUser="{g(1)}">
+    <Coding guid="{g(12)}" creatingUser="{g(1)}"><CodeRef targetGUID="{g(5)}"/></Coding></PlainTextSelection>
+  </TextSource>
+  <PictureSource guid="{g(13)}" name="foto.png" path="internal://foto.png"/>
+ </Sources>
+</Project>'''
+    path = tmp_path / "other.qdpx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("project.qde", xml)
+    with Project.init(tmp_path / "p2", REPO / "tests" / "data" / "mini-codebook.yaml") as proj:
+        report = proj.add_transcripts([path])
+        assert any("foto.png (picture: not supported, skipped)" in w for w in report.warnings)
+        proj.import_codings(path, "birgit", user="Birgit")
+        coded = {r.text: proj.codings("birgit")[r.id] for r in proj.sentences(role="informant")}
+        assert coded["Byrådet var umuligt."] == {"h1.council"} and coded["Jeg fik trusler."] == {"h3.harassment"}
+    missing = tmp_path / "missing.qdpx"
+    with zipfile.ZipFile(missing, "w") as z:
+        z.writestr("project.qde", xml.replace(f"<PlainTextContent>{text}</PlainTextContent>", "").replace(
+            f'name="birgit.txt">', f'name="birgit.txt" plainTextPath="internal://{g(8)}.txt">'))
+    with pytest.raises(InputFileError, match="is missing from the archive"):
+        ingested.add_transcripts([missing])

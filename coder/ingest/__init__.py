@@ -41,8 +41,8 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in READERS and f.is_file() and f.name not in SIDECAR_NAMES))
-        elif p.exists():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in (*READERS, ".qdpx") and f.is_file() and f.name not in SIDECAR_NAMES))
+        elif p.exists() and p.is_file():
             out.append(p)
         else:
             raise InputFileError(f"{p} does not exist; check the path.")
