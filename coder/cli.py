@@ -187,6 +187,32 @@ def codebook_use(
     typer.echo(f"Now using codebook '{book.id}' v{book.version} ({len(book.codes)} codes).")
 
 
+@command(codebook_app, "export")
+def codebook_export(
+    project: Path = PROJECT,
+    out: Path = typer.Option(..., "--out", help="The .qdc file to write (REFI-QDA codebook)."),
+) -> None:
+    """Export the project's codebook as a REFI-QDA .qdc (hierarchy, colours, descriptions)."""
+    from .export.qdc import codebook_to_qdc
+
+    with _open(project) as proj:
+        out.write_bytes(codebook_to_qdc(proj.codebook))
+    typer.echo(f"Wrote {out}.")
+
+
+@command(codebook_app, "import")
+def codebook_import(
+    file: Path = typer.Argument(..., help="A REFI-QDA .qdc codebook.", show_default=False),
+    out: Path = typer.Option(..., "--out", help="The codebook YAML to write."),
+    id: str = typer.Option("imported", "--id", help="Id of the new codebook."),
+) -> None:
+    """Turn a REFI-QDA .qdc into codebook YAML (add hypotheses, then 'coder codebook check')."""
+    from .export.qdc import qdc_to_yaml
+
+    out.write_text(qdc_to_yaml(file, id), encoding="utf-8")
+    typer.echo(f"Wrote {out}; add hypotheses, then run 'coder codebook check {out}'.")
+
+
 @command()
 def export(
     project: Path = PROJECT,

@@ -146,3 +146,19 @@ def test_export_qdpx_hand_built_with_nested_codes_case_and_missing_source(ingest
             f'name="birgit.txt">', f'name="birgit.txt" plainTextPath="internal://{g(8)}.txt">'))
     with pytest.raises(InputFileError, match="is missing from the archive"):
         ingested.add_transcripts([missing])
+
+
+def test_export_qdc_round_trip_keeps_ids_colours_and_groups(tmp_path, runner, data_dir):
+    from coder.cli import app
+    from coder.codebook import load_codebook, parse_codebook
+
+    proj = tmp_path / "p"
+    runner.invoke(app, ["init", str(proj)])
+    assert runner.invoke(app, ["codebook", "export", str(proj), "--out", str(tmp_path / "b.qdc")]).exit_code == 0
+    r = runner.invoke(app, ["codebook", "import", str(tmp_path / "b.qdc"), "--out", str(tmp_path / "b.yaml"), "--id", "again"])
+    assert r.exit_code == 0, r.output
+    back = parse_codebook((tmp_path / "b.yaml").read_text(encoding="utf-8"))
+    orig = load_codebook("politisk-exit")
+    assert [(c.id, c.label, c.group, c.colour, c.description) for c in back.codes] == [
+        (c.id, c.label, c.group, c.colour, c.description) for c in orig.codes]
+    assert [g.id for g in back.groups] == [g.id for g in orig.groups]
