@@ -67,24 +67,15 @@ def _read_span_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, row) from a JSONL or CSV span file; bad JSON names its line."""
     import csv
 
+    from .jsonl import read_jsonl
+
+    if path.suffix.lower() != ".csv":
+        return read_jsonl(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InputFileError(f"{path} cannot be read as UTF-8 text; check the path and re-save it as UTF-8.") from e
-    if path.suffix.lower() == ".csv":
-        return [(i, dict(r)) for i, r in enumerate(csv.DictReader(text.splitlines()), start=2)]
-    rows = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputFileError(f"{path}, line {i}: not valid JSON ({e.msg}); fix or remove that line.") from e
-        if not isinstance(row, dict):
-            raise InputFileError(f"{path}, line {i}: each line must be an object with document, start, end and codes.")
-        rows.append((i, row))
-    return rows
+    return [(i, dict(r)) for i, r in enumerate(csv.DictReader(text.splitlines()), start=2)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,20 +33,12 @@ class Example:
 
 def read_seed_jsonl(path: Path, codebook: Codebook, *, skip_unknown: bool = False) -> list[Example]:
     """Read ``{"text", "codes", "informant"?, "context"?}`` lines; errors name the line."""
+    from .jsonl import read_jsonl
+
     known = set(codebook.code_ids)
     out = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputFileError(f"The seed file {path} cannot be read as UTF-8 text; check the path and re-save it as UTF-8.") from e
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputFileError(f"{path}, line {n}: not valid JSON ({e.msg}); fix or remove that line.") from e
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not isinstance(obj.get("codes", []), list):
+    for n, obj in read_jsonl(path):
+        if not isinstance(obj.get("text"), str) or not isinstance(obj.get("codes", []), list):
             raise InputFileError(f"{path}, line {n}: each line needs 'text' (a string) and 'codes' (a list of code ids).")
         codes = [c for c in obj.get("codes", [])]
         unknown = [c for c in codes if c not in known]

@@ -23,8 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -74,45 +72,24 @@ def retrain_round() -> dict:
 
 
 def simulate(batch: int = 25, steps: int = 16, seeds: tuple[int, ...] = (1, 2)) -> dict:
-    from sklearn.metrics import f1_score
-
-    from coder.classify.head import HeadSettings, LinearHead
     from coder.codebook import load_codebook
     from coder.encoders import get_encoder
+    from coder.review.simulate import simulate as run
     from coder.review.strategies import RandomOrder, Uncertainty
     from coder.training import codebook_examples, label_matrix, read_gold_transcript, read_seed_jsonl
 
     book = load_codebook("politisk-exit")
-    codes = book.code_ids
     pool = []
     for gold in sorted((ROOT / "data/demo/gold").glob("*.jsonl")):
         pool += read_gold_transcript(ROOT / "data/demo/transcripts" / f"{gold.stem}.txt", gold)
     base = read_seed_jsonl(ROOT / "data/thesis/quotes_dev.jsonl", book) + codebook_examples(book)
     enc = get_encoder("e5-small.v1")
-    Xp, Xb = enc.encode([e.text for e in pool]), enc.encode([e.text for e in base])
-    Yp, Yb = label_matrix(pool, codes), label_matrix(base, codes)
-    curves: dict[str, list] = {}
-    for name, make in (("uncertainty", lambda s: Uncertainty()), ("random", lambda s: RandomOrder(s))):
-        for seed in seeds:
-            strat = make(seed)
-            reviewed: list[int] = []
-            points = []
-            for step in range(steps + 1):
-                mask = np.r_[np.zeros(len(Xb), bool), np.ones(len(reviewed), bool)]
-                X = np.vstack([Xb, Xp[reviewed]]) if reviewed else Xb
-                Y = np.vstack([Yb, Yp[reviewed]]) if reviewed else Yb
-                groups = ["base"] * len(Xb) + [pool[i].group for i in reviewed]
-                head = LinearHead(HeadSettings(seed=seed, min_positives=2)).fit(X, Y, groups, calibration_mask=mask if len(reviewed) >= 50 else None)
-                rest = np.setdiff1d(np.arange(len(pool)), reviewed)
-                P = np.nan_to_num(head.predict_proba(Xp[rest]), nan=0.0)
-                f1 = f1_score(Yp[rest], P >= head.thresholds_, average="micro", zero_division=0)
-                points.append((len(reviewed), round(float(f1), 3)))
-                if step == steps:
-                    break
-                prio = strat.priority(P, head.thresholds_, np.arange(len(rest)))
-                reviewed += [int(rest[i]) for i in np.argsort(prio, kind="stable")[:batch]]
-            curves[f"{name} seed {seed}"] = points
-    return curves
+    curves = run(
+        enc.encode([e.text for e in pool]), label_matrix(pool, book.code_ids), [e.group for e in pool],
+        enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
+        {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
+    )
+    return {name: [(p["reviewed"], round(p["f1"], 3)) for p in pts] for name, pts in curves.items()}
 
 
 def main() -> None:
