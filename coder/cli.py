@@ -482,10 +482,16 @@ def benchmark(
     gold: str = typer.Option(..., "--gold", help="The coder whose decisions are the gold standard."),
     seeds: int = typer.Option(2, help="Seeds per strategy in the simulation."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write an HTML report with plots."),
 ) -> None:
     """Automatic vs manual coding: agreement with the gold coder, active-learning curves, verdict agreement."""
     with _open(project) as proj:
         r = proj.benchmark(gold, seeds=tuple(range(1, seeds + 1)))
+    if html_out is not None:
+        from .report import benchmark_html
+
+        html_out.write_text(benchmark_html(r), encoding="utf-8")
+        typer.echo(f"Wrote {html_out}.", err=True)
     if as_json:
         typer.echo(json.dumps(r, indent=2, ensure_ascii=False))
         return

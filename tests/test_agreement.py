@@ -107,3 +107,16 @@ def test_agreement_benchmark_needs_enough_gold(ingested, tmp_path):
     ingested.import_codings(spans, "gold")
     with pytest.raises(ProjectError, match="a benchmark needs at least 20"):
         ingested.benchmark("gold")
+
+
+def test_agreement_benchmark_html_report():
+    from coder.report import benchmark_html
+
+    pts = [{"reviewed": n, "f1": 0.1 * k, "kappa": 0.1 * k} for k, n in enumerate((0, 25, 50))]
+    result = {"gold": "gold", "sentences": 100, "curves": {"uncertainty seed 1": pts, "random seed 1": pts},
+              "reviewed_to_reach_kappa": {"uncertainty": {"0.6": None, "0.8": None}, "random": {"0.6": None, "0.8": None}},
+              "model_vs_gold": {"codes": {"a": {"kappa": 0.5, "ci95": {"kappa": [0.3, 0.7]}}, "group:g": {"kappa": 0.5, "ci95": {"kappa": None}}},
+                                "confusion": {"a": {"a": 3, "none": 1}, "none": {"none": 10}}},
+              "verdicts": {"agreement": 0.5, "cells": [{"hypothesis": "H1", "informant": "A", "gold": "supports", "model": "partly"}]}}
+    page = benchmark_html(result)
+    assert page.count("data:image/png;base64,") == 3 and "<script" not in page and "partly" in page
