@@ -102,6 +102,7 @@ class ReviewItem:
     reason: str
     token: int
     current: dict[str, str | None]
+    others: dict[str, list[str]] = field(default_factory=dict)  # when adjudicating: each coder's codes
 
 
 @dataclass(slots=True)
@@ -387,6 +388,10 @@ class Project:
         from .review.strategies import get_strategy
 
         book = self.codebook
+        if strategy.startswith("adjudicate:"):
+            a, _, b = strategy.split(":", 1)[1].partition(":")
+            done = self.store.reviewed_ids(coder)
+            return [sid for sid in self.disagreements(a, b) if sid not in done]
         rows = [r for r in self.sentences(documents=documents, role="informant") if r.id not in self.store.reviewed_ids(coder)]
         if not rows:
             return []
@@ -405,6 +410,36 @@ class Project:
         P = np.array([[props.get(i, {}).get(c, 0.0) for c in codes] for i in ids])
         return P, np.array([th.get(c, 0.5) for c in codes]), model["id"]
 
+    def disagreements(self, a: str, b: str) -> list[int]:
+        """Sentences where coders a and b (``model`` allowed) disagree, most consequential first:
+        sentences that are evidence in a hypothesis whose verdict for that informant differs between
+        the two coders come first, then sentences with rarer codes."""
+        if not b:
+            raise InvalidRequestError("Name two coders to adjudicate, e.g. --strategy adjudicate:anna:bo.")
+        ca, cb = self.codings(a), self.codings(b)
+        units = sorted(set(ca) & set(cb)) if not (a.startswith("model") or b.startswith("model")) else sorted(set(ca) | set(cb))
+        book = self.codebook
+        flips: set[tuple[str, str]] = set()
+        if not (a.startswith("model") or b.startswith("model")):
+            va, vb = self.score("reviewed", coder=a), self.score("reviewed", coder=b)
+            for ha, hb in zip(va.hypotheses, vb.hypotheses):
+                flips |= {(ha.id, ia.informant) for ia, ib in zip(ha.informants, hb.informants) if ia.verdict != ib.verdict}
+        counts: dict[str, int] = {}
+        for codes in (*ca.values(), *cb.values()):
+            for c in codes:
+                counts[c] = counts.get(c, 0) + 1
+        rows = {r.id: r for r in self.store.sentences(ids=units)} if units else {}
+        ranked = []
+        for sid in units:
+            x, y = ca.get(sid, set()), cb.get(sid, set())
+            if x == y or sid not in rows:
+                continue
+            diff = x ^ y
+            informant = rows[sid].informant or rows[sid].document
+            impact = sum(1 for h in book.hypotheses if diff & set(h.evidence) and (h.id, informant) in flips)
+            ranked.append((-impact, min(counts.get(c, 0) for c in diff), sid))
+        return [sid for *_, sid in sorted(ranked)]
+
     def review_item(self, sentence_id: int, coder: str, *, strategy: str = "mixed", blind: bool = False) -> ReviewItem:
         """Everything the reviewer sees for one sentence; ``token`` detects edits from another tab."""
         from .review.strategies import get_strategy
@@ -419,7 +454,15 @@ class Project:
         P, th, model_id = self._proposal_matrix([sentence_id])
         p = P[0]
         current = self.store.current_decisions(sentence_id, coder)
-        reason = "" if blind or model_id is None else get_strategy(strategy if strategy != "mixed" else "uncertainty", book.code_ids).reason(p, th, book.code_ids)
+        others: dict[str, list[str]] = {}
+        if strategy.startswith("adjudicate:"):
+            for other in strategy.split(":")[1:3]:
+                others[other] = sorted(self.codings(other).get(sentence_id, set()))
+            reason = "disagreement: " + "; ".join(f"{k}: {', '.join(v) or 'no code'}" for k, v in others.items())
+        elif blind or model_id is None:
+            reason = ""
+        else:
+            reason = get_strategy(strategy if strategy != "mixed" else "uncertainty", book.code_ids).reason(p, th, book.code_ids)
         return ReviewItem(
             sentence_id=sentence_id, document=s.document, informant=s.informant, speaker=s.speaker,
             index=pos, total=total, text=s.text, start=s.start, end=s.end,
@@ -429,7 +472,7 @@ class Project:
             preselected=() if blind or model_id is None else tuple(c for c, x, t in zip(book.code_ids, p, th) if x >= t),
             model_id=None if blind else model_id, reason=reason,
             token=self.store.latest_review_id(sentence_id, coder),
-            current={c: st for c, ok, st in current if ok},
+            current={c: st for c, ok, st in current if ok}, others=others,
         )
 
     def decide(

@@ -131,3 +131,19 @@ def test_review_terminal_loop_decides_and_quits(ingested):
     assert n == 2 and any("Det var truslerne." in line for line in out)
     first = ingested.review_queue("tina", "sequential")
     assert len(first) == len(ingested.sentences(role="informant")) - 2
+
+
+def test_review_adjudication_queue_ranks_and_keeps_originals(ingested):
+    queue = ingested.review_queue("anna", "sequential")
+    for sid in queue[:3]:
+        ingested.decide(sid, "anna", {"h3.harassment": None})
+    ingested.decide(queue[0], "bo", {"h3.harassment": None})
+    ingested.decide(queue[1], "bo", {})
+    ingested.decide(queue[2], "bo", {})
+    disagreements = ingested.review_queue("judge", "adjudicate:anna:bo")
+    assert set(disagreements) == {queue[1], queue[2]}
+    item = ingested.review_item(disagreements[0], "judge", strategy="adjudicate:anna:bo")
+    assert item.others == {"anna": ["h3.harassment"], "bo": []} and item.reason.startswith("disagreement")
+    ingested.decide(disagreements[0], "judge", {})
+    assert ingested.review_queue("judge", "adjudicate:anna:bo") == disagreements[1:]
+    assert ingested.codings("anna")[disagreements[0]] == {"h3.harassment"}  # the originals are kept

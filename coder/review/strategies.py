@@ -118,7 +118,7 @@ class Mixed(QueryStrategy):
         return "random sample (keeps the picture unbiased)" if self._use_random else self.main.reason(p, thresholds, codes)
 
 
-STRATEGIES = ("uncertainty", "margin", "focus:<code>", "sequential", "random", "mixed")
+STRATEGIES = ("uncertainty", "margin", "focus:<code>", "sequential", "random", "mixed", "adjudicate:<coder A>:<coder B>")
 
 
 def get_strategy(name: str, codes: Sequence[str], seed: int = 13) -> QueryStrategy:
@@ -135,4 +135,6 @@ def get_strategy(name: str, codes: Sequence[str], seed: int = 13) -> QueryStrate
         return RandomOrder(seed)
     if name == "mixed":
         return Mixed(Uncertainty(), 0.2, seed)
+    if name.startswith("adjudicate:"):
+        return Sequential()  # the order comes from Project.disagreements (ranked by consequence)
     raise CoderError(f"Unknown queue strategy '{name}'; use one of: {', '.join(STRATEGIES)}.")
