@@ -117,6 +117,14 @@ def agreement(
         result["codes"][f"group:{g}"] = _stats(mat, rng)
     flat = cube.reshape(len(coders), -1)
     result["overall"] = {"alpha": kripp_alpha(flat)}
+    # Every pair side by side: with two humans and a model, human-human kappa is the ceiling that
+    # model-human kappa is read against.
+    result["pairs"] = {}
+    for i in range(len(coders)):
+        for j in range(i + 1, len(coders)):
+            both = ~np.isnan(cube[i]).any(1) & ~np.isnan(cube[j]).any(1)
+            a, b = cube[i, both].astype(int).ravel(), cube[j, both].astype(int).ravel()
+            result["pairs"][f"{coders[i]} ~ {coders[j]}"] = {"kappa": cohen_kappa(a, b), "ac1": gwet_ac1(a, b), "units": int(both.sum())}
     result["confusion"] = _confusion(cube[0], cube[1], codes)
     return result
 

@@ -474,6 +474,8 @@ def agreement(
         typer.echo(f"{name:<26}{fmt(m['percent']):>6}{fmt(m['kappa']):>7}{fmt(m['alpha']):>7}{fmt(m['ac1']):>7}"
                    f"{fmt(m['precision']):>6}{fmt(m['recall']):>6}{fmt(m['f1']):>6}{fmt(m['prevalence']):>6}")
     typer.echo(f"overall alpha {fmt(result['overall']['alpha'])}")
+    for pair, m in result["pairs"].items():
+        typer.echo(f"{pair}: kappa {fmt(m['kappa'])}, AC1 {fmt(m['ac1'])} over {m['units']} sentences (all codes)")
 
 
 @command()

@@ -697,7 +697,10 @@ class Project:
             {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
         )
         reach = {s: {str(t): reviewed_to_reach(curves, s, t) for t in (0.6, 0.8)} for s in ("uncertainty", "random")}
-        result: dict[str, Any] = {"gold": gold, "sentences": len(rows), "curves": curves, "reviewed_to_reach_kappa": reach}
+        # Effort saved: the share of sentences nobody has to code by hand once the target is reached.
+        saved = {s: {t: None if n is None else round(1 - n / len(rows), 3) for t, n in r.items()} for s, r in reach.items()}
+        result: dict[str, Any] = {"gold": gold, "sentences": len(rows), "curves": curves, "reviewed_to_reach_kappa": reach,
+                                  "effort_saved": saved}
         if self.store.latest_model() is not None:
             result["model_vs_gold"] = self.agreement([gold, "model"])
             g, m = self.score("reviewed", coder=gold), self.score("model")

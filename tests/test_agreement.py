@@ -120,3 +120,10 @@ def test_agreement_benchmark_html_report():
               "verdicts": {"agreement": 0.5, "cells": [{"hypothesis": "H1", "informant": "A", "gold": "supports", "model": "partly"}]}}
     page = benchmark_html(result)
     assert page.count("data:image/png;base64,") == 3 and "<script" not in page and "partly" in page
+
+
+def test_agreement_pairs_show_every_coder_pair():
+    codings = {"h1": {1: {"x"}, 2: set(), 3: {"x"}}, "h2": {1: {"x"}, 2: set(), 3: set()}, "model": {1: {"x"}, 2: {"x"}, 3: {"x"}}}
+    r = agreement(codings, [1, 2, 3], ["x"], {"x": "g"})
+    assert set(r["pairs"]) == {"h1 ~ h2", "h1 ~ model", "h2 ~ model"}
+    assert r["pairs"]["h1 ~ h2"]["units"] == 3
