@@ -23,7 +23,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +113,6 @@ def main() -> None:
         results["ingest"] = {**ingest, "informant_sentences": n, "sentences_per_s": n / ingest["seconds"]}
         # tfidf.v1 model trained from the demo gold, saved as a project model
         seed = tmp / "seed.jsonl"
-        from coder.codebook import load_codebook
         from coder.training import read_gold_transcript
 
         with seed.open("w", encoding="utf-8") as f:

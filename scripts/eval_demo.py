@@ -15,7 +15,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 from coder.classify.metrics import group_matrix, prf_table
 from coder.classify.train import TrainSettings, zero_shot_model

@@ -143,7 +143,7 @@ def test_export_qdpx_hand_built_with_nested_codes_case_and_missing_source(ingest
     missing = tmp_path / "missing.qdpx"
     with zipfile.ZipFile(missing, "w") as z:
         z.writestr("project.qde", xml.replace(f"<PlainTextContent>{text}</PlainTextContent>", "").replace(
-            f'name="birgit.txt">', f'name="birgit.txt" plainTextPath="internal://{g(8)}.txt">'))
+            'name="birgit.txt">', f'name="birgit.txt" plainTextPath="internal://{g(8)}.txt">'))
     with pytest.raises(InputFileError, match="is missing from the archive"):
         ingested.add_transcripts([missing])
 

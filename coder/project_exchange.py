@@ -1,0 +1,258 @@
+"""Manual codings, agreement, benchmarking and exports: the exchange part of `Project`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import InputFileError, ModelNotFoundError, ProjectError, UnknownCodeError
+
+if TYPE_CHECKING:
+    from .codebook import Codebook
+    from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    coder: str
+    sentences: int
+    documents: int
+    problems: tuple[str, ...] = ()
+
+
+def _read_span_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) from a JSONL or CSV span file; bad JSON names its line."""
+    import csv
+
+    from .jsonl import read_jsonl
+
+    if path.suffix.lower() != ".csv":
+        return read_jsonl(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputFileError(f"{path} cannot be read as UTF-8 text; check the path and re-save it as UTF-8.") from e
+    return [(i, dict(r)) for i, r in enumerate(csv.DictReader(text.splitlines()), start=2)]
+
+
+class ExchangeMixin:
+    """Mixed into `Project`; uses its ``store``, ``codebook`` and the review and scoring methods."""
+
+    __slots__ = ()
+    store: Store
+    codebook: Codebook
+    path: Path
+
+    # -- manual codings and agreement -------------------------------------------------------------
+    def _qdpx_span_rows(self, path: Path, user: str | None) -> list[tuple[int, dict[str, Any]]]:
+        """Codings of a .qdpx (of one user, or all) as span rows; codes matched by id, then label."""
+        from .ingest.qdpx import read_qdpx
+
+        project = read_qdpx(path)
+        by_label = {c.label: c.id for c in self.codebook.codes}
+        rows = []
+        for i, c in enumerate(project.codings, start=1):
+            if user and c.user != user:
+                continue
+            code = c.code_id if c.code_id in self.codebook.code_ids else by_label.get(c.code_name, c.code_name)
+            text = project.sources[c.source]
+            rows.append((i, {"document": Path(c.source).stem, "start": c.start, "end": c.end, "codes": [code], "text": text[c.start : c.end]}))
+        if user and not rows:
+            users = sorted({c.user for c in project.codings})
+            raise ProjectError(f"{path.name} has no codings by user '{user}'; its users are: {', '.join(users) or 'none'}.")
+        return rows
+
+    def import_codings(self, path: Path, coder: str, *, skip_unknown: bool = False, user: str | None = None) -> ImportReport:
+        """Import coded spans (JSONL or CSV: document, start, end, codes, optional stance/text) as a coder.
+
+        Spans map onto sentences by the rule in `coder.spans`; every informant sentence of a
+        document named in the file gets a decision (no span = "no code"). Spans outside the text,
+        whose ``text`` does not match, or that reach no sentence are reported and skipped; unknown
+        codes fail unless ``skip_unknown``. One transaction for the whole file.
+        """
+        from .spans import Span, map_spans
+
+        rows = self._qdpx_span_rows(Path(path), user) if Path(path).suffix.lower() == ".qdpx" else _read_span_rows(Path(path))
+        book = self.codebook
+        known = set(book.code_ids)
+        problems: list[str] = []
+        by_doc: dict[str, list[Span]] = {}
+        for n, r in rows:
+            doc = str(r.get("document", ""))
+            text = self.store.document_text(doc)
+            if text is None:
+                problems.append(f"line {n}: no document named '{doc}'")
+                continue
+            try:
+                start, end = int(r["start"]), int(r["end"])
+            except (KeyError, TypeError, ValueError):
+                problems.append(f"line {n}: start and end must be numbers")
+                continue
+            if not 0 <= start < end <= len(text):
+                problems.append(f"line {n}: span {start}-{end} lies outside '{doc}' (length {len(text)})")
+                continue
+            if r.get("text") and text[start:end] != r["text"]:
+                problems.append(f"line {n}: the text at {start}-{end} in '{doc}' is not the span's text")
+                continue
+            codes = r.get("codes") or []
+            if isinstance(codes, str):
+                codes = [c.strip() for c in codes.replace(";", ",").split(",") if c.strip()]
+            unknown = [c for c in codes if c not in known]
+            if unknown and not skip_unknown:
+                raise UnknownCodeError(f"{path}, line {n}: unknown code {', '.join(unknown)}; fix it or pass --skip-unknown.")
+            if unknown:
+                problems.append(f"line {n}: skipped unknown code {', '.join(unknown)}")
+            stance = r.get("stance") if r.get("stance") in ("supports", "contradicts") else None
+            by_doc.setdefault(doc, []).append(Span(start, end, tuple(c for c in codes if c in known), stance))
+        decided = 0
+        with self.store.atomic():
+            for doc, spans in by_doc.items():
+                sents = self.store.sentences(documents=[doc], role="informant")
+                per, unmatched = map_spans([(s.start, s.end) for s in sents], sorted(spans, key=lambda s: s.start))
+                problems += [f"span {u.start}-{u.end} in '{doc}' covers no informant sentence" for u in unmatched]
+                for s, hits in zip(sents, per):
+                    codes = {c: h.stance or "supports" for h in hits for c in h.codes}
+                    self.store.add_review(s.id, coder, [(c, True, st) for c, st in codes.items()], source="import")
+                    decided += 1
+        return ImportReport(coder, decided, len(by_doc), tuple(problems))
+
+    def codings(self, coder: str) -> dict[int, set[str]]:
+        """Sentence -> codes of a coder: a human's latest decisions, or a model's proposals
+        (``model`` = the newest model, ``model:<id>`` a given one) on every informant sentence."""
+        if coder == "model" or coder.startswith("model:"):
+            row = self.store.latest_model() if coder == "model" else self.store.model_row(coder.split(":", 1)[1])
+            if row is None:
+                raise ModelNotFoundError(f"No model '{coder}' with proposals; run 'coder precode' first.")
+            th = json.loads(row["params"]).get("thresholds", {})
+            return {sid: {c for c, p in s.items() if p >= th.get(c, 0.5)} for sid, s in self.store.proposals(row["id"]).items()}
+        ids = self.store.reviewed_ids(coder)
+        if not ids:
+            raise ProjectError(f"The coder '{coder}' has no decisions in {self.path}; check the name ('coder status' lists reviews).")
+        return {sid: {c for c, ok, _ in self.store.current_decisions(sid, coder) if ok} for sid in ids}
+
+    def agreement(self, coders: Sequence[str]) -> dict[str, Any]:
+        """Sentence-level agreement between coders (see `coder.agreement`)."""
+        from .agreement import agreement
+
+        book = self.codebook
+        units = [r.id for r in self.store.sentences(role="informant")]
+        return agreement({c: self.codings(c) for c in coders}, units, book.code_ids, {c.id: c.group for c in book.codes})
+
+    def benchmark(self, gold: str, *, seeds: Sequence[int] = (1, 2), batch: int = 25, steps: int = 16) -> dict[str, Any]:
+        """Automatic vs manual: model-gold agreement, an active-learning simulation, and verdict agreement."""
+        from .classify.train import TrainSettings
+        from .encoders import get_encoder
+        from .review.simulate import reviewed_to_reach, simulate
+        from .review.strategies import RandomOrder, Uncertainty
+        from .training import codebook_examples, label_matrix
+
+        book = self.codebook
+        codings = self.codings(gold)
+        rows = [r for r in self.store.sentences(ids=list(codings)) if r.role == "informant"]
+        if len(rows) < 20:
+            raise ProjectError(f"The coder '{gold}' has only {len(rows)} decisions; a benchmark needs at least 20.")
+        enc = get_encoder(TrainSettings().encoder)
+        X = enc.encode([r.text for r in rows], progress=True)
+        Y = np.array([[int(c in codings[r.id]) for c in book.code_ids] for r in rows])
+        base = codebook_examples(book)
+        curves = simulate(
+            X, Y, [r.informant or r.document for r in rows], enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
+            {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
+        )
+        reach = {s: {str(t): reviewed_to_reach(curves, s, t) for t in (0.6, 0.8)} for s in ("uncertainty", "random")}
+        # Effort saved: the share of sentences nobody has to code by hand once the target is reached.
+        saved = {s: {t: None if n is None else round(1 - n / len(rows), 3) for t, n in r.items()} for s, r in reach.items()}
+        result: dict[str, Any] = {"gold": gold, "sentences": len(rows), "curves": curves, "reviewed_to_reach_kappa": reach,
+                                  "effort_saved": saved}
+        if self.store.latest_model() is not None:
+            result["model_vs_gold"] = self.agreement([gold, "model"])
+            g, m = self.score("reviewed", coder=gold), self.score("model")
+            cells = [(hg.id, ig.informant, ig.verdict, im.verdict) for hg, hm in zip(g.hypotheses, m.hypotheses)
+                     for ig, im in zip(hg.informants, hm.informants)]
+            result["verdicts"] = {
+                "agreement": sum(a == b for *_, a, b in cells) / len(cells) if cells else None,
+                "cells": [{"hypothesis": h, "informant": i, "gold": a, "model": b} for h, i, a, b in cells],
+                "overall": [{"hypothesis": hg.id, "gold": hg.verdict, "model": hm.verdict} for hg, hm in zip(g.hypotheses, m.hypotheses)],
+            }
+        return result
+
+    def export_qdpx(self, out: Path, *, include_proposals: bool = False) -> dict[str, int]:
+        """Write a REFI-QDA project: every human coder's codings, and with ``include_proposals`` the
+        newest model's proposals above threshold under the model's user (score in the Description)."""
+        from .export.qdpx import Coded, Source, write_qdpx
+
+        docs = self.store.documents()
+        sources = [Source(d.name, self.store.document_text(d.name) or "", d.informant, d.metadata) for d in docs]
+        rows = {r.id: r for r in self.store.sentences(role="informant")}
+        coded = []
+        for sid, ds in self.store.decisions_by_sentence().items():
+            r = rows.get(sid)
+            if r is None:
+                continue
+            for d in ds:
+                if d["current"] and d["accepted"]:
+                    coded.append(Coded(r.document, r.start, r.end, d["code"], d["coder"], f"{d['code']}: {d['stance'] or 'supports'}"))
+        if include_proposals:
+            model = self.store.latest_model()
+            if model is not None:
+                th = json.loads(model["params"]).get("thresholds", {})
+                for sid, scores in self.store.proposals(model["id"]).items():
+                    r = rows.get(sid)
+                    for code, p in scores.items():
+                        if r is not None and p >= th.get(code, 0.5):
+                            coded.append(Coded(r.document, r.start, r.end, code, f"model:{model['id']}", f"{code}: proposed, score {p:.3f}"))
+        write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name)
+        return {"sources": len(sources), "codings": len(coded)}
+
+    def export_table(self, out: Path, fmt: str) -> int:
+        """One row per coded segment and code (CSV, or XLSX with the hypothesis table as a second sheet)."""
+        import csv
+
+        book = self.codebook
+        header = ["document", "informant", "speaker", "start", "end", "text", "code", "label", "group", "stance",
+                  "coder_or_model", "score", "reviewed", "time"]
+        rows = []
+        for r in self.iter_export_rows():
+            for d in r["decisions"]:
+                if d["current"] and d["accepted"] and d["code"] in book.code_ids:
+                    c = book.code(d["code"])
+                    rows.append([r["document"], r["informant"], r["speaker"], r["start"], r["end"], r["text"], c.id, c.label,
+                                 c.group, d["stance"], d["coder"], r["proposals"].get(c.id), True, d["time"]])
+            for code in r["proposed"]:
+                if code in book.code_ids:
+                    c = book.code(code)
+                    rows.append([r["document"], r["informant"], r["speaker"], r["start"], r["end"], r["text"], c.id, c.label,
+                                 c.group, None, r["model"], r["proposals"][code], False, None])
+        out = Path(out)
+        tmp = out.with_name(out.name + ".part")
+        if fmt == "csv":
+            with tmp.open("w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(header)
+                w.writerows(rows)
+        else:
+            from openpyxl import Workbook
+
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "segments"
+            ws.append(header)
+            for row in rows:
+                ws.append(row)
+            hyp = wb.create_sheet("hypotheses")
+            hyp.append(["hypothesis", "verdict", "informant", "informant verdict", "supporting", "contradicting", "stability"])
+            try:
+                scores = self.score("all")
+            except ProjectError:
+                scores = None
+            for h in scores.hypotheses if scores else ():
+                for i in h.informants:
+                    hyp.append([h.id, h.verdict, i.informant, i.verdict, i.supporting, i.contradicting, round(i.stability, 3)])
+            wb.save(tmp)
+        tmp.replace(out)
+        return len(rows)
