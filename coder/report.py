@@ -46,9 +46,9 @@ def to_markdown(scores: Scores) -> str:
     out = ["# Hypotheses: verdicts per informant", "", methods_text(scores), ""]
     for h in scores.hypotheses:
         out += [f"## {h.id}: {h.statement}", "", f"**Verdict: {h.verdict.replace('_', ' ')}** ({h.reason}).", ""]
-        out += ["| informant | supporting | contradicting | share | verdict | stability |", "|---|---|---|---|---|---|"]
+        out += ["| informant | supporting | contradicting | share | verdict | stability | across thresholds |", "|---|---|---|---|---|---|---|"]
         for i in h.informants:
-            out.append(f"| {i.informant} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {i.verdict} | {i.stability:.2f} |")
+            out.append(f"| {i.informant} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {i.verdict} | {i.stability:.2f} | {i.rule_stability:.2f} |")
         out.append("")
         for i in h.informants:
             for q in i.quotes:
@@ -105,11 +105,11 @@ def to_html(scores: Scores, codebook: Codebook) -> str:
     for h in scores.hypotheses:
         parts.append(f"<h2>{e(h.id)}: {e(h.statement)}</h2>")
         parts.append(f"<p><strong>Samlet: {e(VERDICT_DA.get(h.verdict, h.verdict))}</strong> <span class='rule'>({e(h.reason)})</span></p>")
-        parts.append("<table><tr><th>Informant</th><th>Understøttende</th><th>Modsigende</th><th>Andel</th><th>Vurdering</th><th>Stabilitet</th><th>Regel</th></tr>")
+        parts.append("<table><tr><th>Informant</th><th>Understøttende</th><th>Modsigende</th><th>Andel</th><th>Vurdering</th><th>Stabilitet</th><th>På tværs af tærskler</th><th>Regel</th></tr>")
         for i in h.informants:
             parts.append(
                 f"<tr class='{i.verdict}'><td>{e(i.informant)}</td><td>{i.supporting}</td><td>{i.contradicting}</td>"
-                f"<td>{i.share:.1%}</td><td>{e(VERDICT_DA[i.verdict])}</td><td>{i.stability:.2f}</td><td class='rule'>{e(i.reason)}</td></tr>"
+                f"<td>{i.share:.1%}</td><td>{e(VERDICT_DA[i.verdict])}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td><td class='rule'>{e(i.reason)}</td></tr>"
             )
         parts.append("</table>")
         for i in h.informants:

@@ -11,6 +11,10 @@ Informant verdicts (S supporting and C contradicting sentences, share = S / info
 3. S >= min_segments, share >= min_share and C <= contradiction_ratio * S: ``supports``.
 4. Otherwise ``partly`` (some support, but too little or with notable contradicting evidence).
 
+Robustness: ``stability`` is the share of bootstrap resamples of the informant's sentences that
+give the same verdict; ``rule_stability`` the share of nearby thresholds (min_segments +-1,
+contradiction_ratio 1/3, 1/2, 2/3) that do.
+
 Hypothesis verdicts over all informants with sentences: ``confirmed`` when the share of informants
 who support it reaches confirm_share; ``partly_confirmed`` when supporters plus half of the partly
 informants reach partly_share; else ``not_confirmed``.
@@ -103,6 +107,7 @@ class InformantScore:
     per_code: dict[str, dict[str, int]]
     quotes: tuple[Evidence, ...]
     reason: str
+    rule_stability: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +141,8 @@ class Scores:
                         {
                             "informant": i.informant, "verdict": i.verdict, "supporting": i.supporting,
                             "contradicting": i.contradicting, "sentences": i.sentences, "share": round(i.share, 4),
-                            "stability": round(i.stability, 3), "reason": i.reason, "per_code": i.per_code,
+                            "stability": round(i.stability, 3), "rule_stability": round(i.rule_stability, 3),
+                            "reason": i.reason, "per_code": i.per_code,
                             "quotes": [
                                 {"document": q.document, "start": q.start, "end": q.end, "line": q.line, "text": q.text,
                                  "code": q.code, "stance": q.stance, "reviewed": q.reviewed, "score": q.score}
@@ -173,6 +179,18 @@ def hypothesis_verdict(verdicts: Sequence[str], rules: ScoringRules) -> tuple[st
     if (sup + 0.5 * part) / n >= rules.partly_share:
         return "partly_confirmed", f"{sup} support and {part} partly of {n} ((supports + partly/2) / n >= {rules.partly_share:.0%})"
     return "not_confirmed", f"{sup} support and {part} partly of {n}: below both thresholds"
+
+
+def _rule_stability(s: int, c: int, share: float, verdict: str, rules: ScoringRules) -> float:
+    """Share of nearby rule settings (min_segments +-1, contradiction_ratio 1/3..2/3) giving the same verdict."""
+    from dataclasses import replace
+
+    variants = [
+        replace(rules, min_segments=m, contradiction_ratio=r)
+        for m in {max(1, rules.min_segments - 1), rules.min_segments, rules.min_segments + 1}
+        for r in (1 / 3, 0.5, 2 / 3)
+    ]
+    return sum(informant_verdict(s, c, share, v)[0] == verdict for v in variants) / len(variants)
 
 
 def _stability(flags: np.ndarray, verdict: str, rules: ScoringRules, rng: np.random.Generator) -> float:
@@ -230,7 +248,10 @@ def score_hypotheses(
                     seen.add(q.sentence_id)
                 if len(best) == quotes_per_informant:
                     break
-            rows.append(InformantScore(informant, verdict, s, c, n, share, _stability(flags, verdict, rules, rng), per_code, tuple(best), reason))
+            rows.append(InformantScore(
+                informant, verdict, s, c, n, share, _stability(flags, verdict, rules, rng), per_code, tuple(best), reason,
+                _rule_stability(s, c, share, verdict, rules),
+            ))
         verdict, reason = hypothesis_verdict([r.verdict for r in rows], rules)
         hyps.append(HypothesisScore(h.id, h.statement, h.direction, verdict, tuple(rows), reason, rules.describe()))
     return Scores(tuple(hyps), source, rules)

@@ -109,3 +109,11 @@ def test_score_project_sources_and_cli(ingested, runner, tmp_path):
         ingested.score("model")
     r = runner.invoke(app, ["score", str(ingested.path)])
     assert r.exit_code == 1 and "--source all" in r.output
+
+
+def test_score_rule_stability_over_nearby_thresholds():
+    from coder.score import _rule_stability
+
+    assert _rule_stability(10, 0, 0.2, "supports", RULES) == 1.0  # clear support under every nearby rule
+    borderline = _rule_stability(2, 1, 0.1, "supports", RULES)  # 1 of 2 contradicting is exactly 50%
+    assert 0 < borderline < 1
