@@ -15,6 +15,7 @@ from .ingest import expand_paths, read_metadata, read_transcript, sha256_text
 from .ingest import SIDECAR_NAMES
 from .project_exchange import ExchangeMixin
 from .project_review import ReviewMixin
+from .proposals import model_thresholds, proposed
 from .records import Transcript
 from .score import Evidence, Scores
 from .store import SentenceRow, Store
@@ -362,7 +363,7 @@ class Project(ReviewMixin, ExchangeMixin):
             raise ProjectError(f"No proposals in {self.path} yet; run 'coder precode {self.path}' first.")
         proposals = self.store.proposals(model["id"]) if model else {}
         contra = self.store.proposal_stances(model["id"]) if model else {}
-        thresholds = json.loads(model["params"]).get("thresholds", {}) if model else {}
+        thresholds = model_thresholds(model)
         texts: dict[str, str] = {}
         out = []
         for r in rows:
@@ -375,10 +376,9 @@ class Project(ReviewMixin, ExchangeMixin):
                     if accepted:
                         out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, stance or "supports", True))
             elif r.id in proposals:
-                for code, p in proposals[r.id].items():
-                    if p >= thresholds.get(code, 0.5):
-                        stance = "contradicts" if contra.get(r.id, 0.0) >= 0.5 else "supports"
-                        out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, stance, False, p))
+                stance = "contradicts" if contra.get(r.id, 0.0) >= 0.5 else "supports"
+                for code in proposed(proposals[r.id], thresholds):
+                    out.append(Evidence(informant, r.document, r.id, r.start, r.end, line, r.text, code, stance, False, proposals[r.id][code]))
         facts = {
             "model": model["id"] if model else None,
             "reviewed_sentences": len(reviewed),
@@ -445,7 +445,7 @@ class Project(ReviewMixin, ExchangeMixin):
         """One JSON-ready object per sentence, the ``--format jsonl`` contract."""
         model = self.store.latest_model()
         proposals = self.store.proposals(model["id"]) if model else {}
-        thresholds = json.loads(model["params"]).get("thresholds", {}) if model else {}
+        thresholds = model_thresholds(model)
         decisions = self.store.decisions_by_sentence()
         for s in self.store.sentences():
             scores = proposals.get(s.id, {})
@@ -459,7 +459,7 @@ class Project(ReviewMixin, ExchangeMixin):
                 "end": s.end,
                 "text": s.text,
                 "proposals": scores,
-                "proposed": [c for c, v in scores.items() if v >= thresholds.get(c, 0.5)],
+                "proposed": proposed(scores, thresholds),
                 "model": model["id"] if model else None,
                 "decisions": ds,
                 "codes": sorted({d["code"] for d in ds if d["accepted"] and d["current"]}),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .proposals import model_thresholds, proposed
 
 from .errors import InputFileError, ModelNotFoundError, ProjectError, UnknownCodeError
 
@@ -128,8 +129,8 @@ class ExchangeMixin:
             row = self.store.latest_model() if coder == "model" else self.store.model_row(coder.split(":", 1)[1])
             if row is None:
                 raise ModelNotFoundError(f"No model '{coder}' with proposals; run 'coder precode' first.")
-            th = json.loads(row["params"]).get("thresholds", {})
-            return {sid: {c for c, p in s.items() if p >= th.get(c, 0.5)} for sid, s in self.store.proposals(row["id"]).items()}
+            th = model_thresholds(row)
+            return {sid: set(proposed(s, th)) for sid, s in self.store.proposals(row["id"]).items()}
         ids = self.store.reviewed_ids(coder)
         if not ids:
             raise ProjectError(f"The coder '{coder}' has no decisions in {self.path}; check the name ('coder status' lists reviews).")
@@ -200,12 +201,11 @@ class ExchangeMixin:
         if include_proposals:
             model = self.store.latest_model()
             if model is not None:
-                th = json.loads(model["params"]).get("thresholds", {})
+                th = model_thresholds(model)
                 for sid, scores in self.store.proposals(model["id"]).items():
                     r = rows.get(sid)
-                    for code, p in scores.items():
-                        if r is not None and p >= th.get(code, 0.5):
-                            coded.append(Coded(r.document, r.start, r.end, code, f"model:{model['id']}", f"{code}: proposed, score {p:.3f}"))
+                    for code in proposed(scores, th) if r is not None else ():
+                        coded.append(Coded(r.document, r.start, r.end, code, f"model:{model['id']}", f"{code}: proposed, score {scores[code]:.3f}"))
         write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name)
         return {"sources": len(sources), "codings": len(coded)}
 

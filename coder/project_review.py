@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .proposals import model_thresholds, threshold_of
+from .proposals import proposed as proposed_codes
 
 from .errors import InvalidRequestError, ProjectError
 
@@ -74,9 +76,9 @@ class ReviewMixin:
         if model is None:
             return np.zeros((len(ids), len(codes))), np.full(len(codes), 0.5), None
         props = self.store.proposals(model["id"], ids)
-        th = json.loads(model["params"]).get("thresholds", {})
+        th = model_thresholds(model)
         P = np.array([[props.get(i, {}).get(c, 0.0) for c in codes] for i in ids])
-        return P, np.array([th.get(c, 0.5) for c in codes]), model["id"]
+        return P, np.array([threshold_of(th, c) for c in codes]), model["id"]
 
     def disagreements(self, a: str, b: str) -> list[int]:
         """Sentences where coders a and b (``model`` allowed) disagree, most consequential first:
@@ -190,11 +192,10 @@ class ReviewMixin:
         model = self.store.latest_model()
         proposed: dict[str, int] = {}
         if model is not None:
-            th = json.loads(model["params"]).get("thresholds", {})
+            th = model_thresholds(model)
             for scores in self.store.proposals(model["id"]).values():
-                for code, p in scores.items():
-                    if p >= th.get(code, 0.5):
-                        proposed[code] = proposed.get(code, 0) + 1
+                for code in proposed_codes(scores, th):
+                    proposed[code] = proposed.get(code, 0) + 1
         return {c: {"reviewed": accepted.get(c, 0), "proposed": proposed.get(c, 0)} for c in self.codebook.code_ids}
 
     def coded_sentences(self, coder: str | None = None) -> dict[int, list[str]]:
@@ -230,9 +231,9 @@ class ReviewMixin:
             row = self.store.model_row(model_id)
             if row is None:
                 return None
-            th = json.loads(row["params"]).get("thresholds", {})
+            th = model_thresholds(row)
             props = self.store.proposals(model_id)
-            labels.append([int(props.get(i, {}).get(c, 0.0) >= th.get(c, 0.5)) for i in ids for c in self.codebook.code_ids])
+            labels.append([int(props.get(i, {}).get(c, 0.0) >= threshold_of(th, c)) for i in ids for c in self.codebook.code_ids])
         if not ids or len(set(labels[0]) | set(labels[1])) < 2:
             return None
         return float(cohen_kappa_score(labels[0], labels[1]))

@@ -18,6 +18,7 @@ from typing import Any
 
 from . import migrations
 from .errors import StoreError
+from .proposals import model_thresholds, proposed
 from .records import Segment, Transcript
 
 
@@ -475,10 +476,9 @@ class Store:
             (coder, n),
         ).fetchall():
             row = self.model_row(r["model_id"])
-            th = json.loads(row["params"]).get("thresholds", {}) if row else {}
             scores = json.loads(r["proposed"])
             kept = {d["code"] for d in self.conn.execute("SELECT code FROM decisions WHERE review_id = ? AND accepted = 1", (r["id"],))}
-            out.append(({c for c, p in scores.items() if p >= th.get(c, 0.5)}, kept))
+            out.append((set(proposed(scores, model_thresholds(row))), kept))
         return out
 
     def informant_sentence_count(self) -> int:
