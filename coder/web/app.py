@@ -43,7 +43,8 @@ def create_app(
     Project.open(project_path).close()  # fail at start-up, not on the first request
     retrainer = Retrainer(project_path, every=retrain_every)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    queues: dict[tuple[str, str, str | None], list[int]] = {}
+    # (coder, strategy, document) -> (the model the queue was ordered by, the queue)
+    queues: dict[tuple[str, str, str | None], tuple[str | None, list[int]]] = {}
     lock = threading.Lock()
 
     def open_project() -> Project:
@@ -116,12 +117,11 @@ def create_app(
                 model = proj.store.latest_model()
                 key = (name, strat, doc)
                 with lock:
-                    queue = queues.get(key)
                     stamp = model["id"] if model else None  # a new model reorders the queue
-                    if not queue or queues.get(("stamp",) + key) != stamp:  # type: ignore[operator]
+                    cached_stamp, queue = queues.get(key, (None, []))
+                    if not queue or cached_stamp != stamp:
                         queue = proj.review_queue(name, strat, documents=[doc] if doc else None)
-                        queues[key] = queue
-                        queues[("stamp",) + key] = stamp  # type: ignore[assignment,operator]
+                        queues[key] = (stamp, queue)
                     done = proj.store.reviewed_ids(name)
                     nxt = next((i for i in queue if i not in done and i not in skip), None)
                 if nxt is None:
