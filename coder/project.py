@@ -279,23 +279,32 @@ class Project(ReviewMixin, ExchangeMixin):
     ) -> list[Example]:
         """Examples from human decisions (accepted = positive, rejected / no code = negative), seed
         files, and the codebook's own examples (which give every code a few positives)."""
-        from .training import Example, codebook_examples, read_seed_jsonl
+        return self.decision_examples() + self.seed_examples(seed_data, skip_unknown=skip_unknown, with_codebook=with_codebook)
 
-        book = self.codebook
-        known = set(book.code_ids)
+    def decision_examples(self) -> list[Example]:
+        """One example per reviewed sentence, from its newest review."""
+        from .training import Example
+
+        known = set(self.codebook.code_ids)
         labelled = dict(self.store.labelled_sentences())
+        if not labelled:
+            return []
         questions = self.store.interviewer_questions()
         out = []
-        if labelled:
-            for r in self.store.sentences(ids=list(labelled)):
-                codes = frozenset(c for c, ok, _ in labelled[r.id] if ok and c in known)
-                stance = next((s for c, ok, s in labelled[r.id] if ok and s), None)
-                out.append(Example(r.text, codes, r.informant or r.document, questions.get(r.id, ""), stance, f"project:{r.document}"))
-        for path in seed_data:
-            out.extend(read_seed_jsonl(Path(path), book, skip_unknown=skip_unknown))
-        if with_codebook:
-            out.extend(codebook_examples(book))
+        for r in self.store.sentences(ids=list(labelled)):
+            codes = frozenset(c for c, ok, _ in labelled[r.id] if ok and c in known)
+            stance = next((s for c, ok, s in labelled[r.id] if ok and s), None)
+            out.append(Example(r.text, codes, r.informant or r.document, questions.get(r.id, ""), stance, f"project:{r.document}"))
         return out
+
+    def seed_examples(
+        self, seed_data: Sequence[Path] = (), *, skip_unknown: bool = False, with_codebook: bool = True
+    ) -> list[Example]:
+        """Examples from seed JSONL files and (optionally) the codebook's own examples."""
+        from .training import codebook_examples, read_seed_jsonl
+
+        out = [e for path in seed_data for e in read_seed_jsonl(Path(path), self.codebook, skip_unknown=skip_unknown)]
+        return out + (codebook_examples(self.codebook) if with_codebook else [])
 
     def train(
         self,
@@ -321,8 +330,8 @@ class Project(ReviewMixin, ExchangeMixin):
         from .classify.train import TrainSettings
         from .evaluation import cross_validate
 
-        project = self.training_examples(with_codebook=False)
-        seed = self.training_examples(seed_data)[len(project):]
+        project = self.decision_examples()
+        seed = self.seed_examples(seed_data)
         if not project:
             return cross_validate(seed, self.codebook, settings or TrainSettings())
         return cross_validate(project, self.codebook, settings or TrainSettings(), extra_train=seed)
