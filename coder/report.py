@@ -57,8 +57,8 @@ def to_markdown(scores: Scores) -> str:
     return "\n".join(out)
 
 
-def heatmap_png(scores: Scores, codebook: Codebook) -> bytes:
-    """Informants x codes: the number of coded sentences (supporting minus none: all stances)."""
+def heatmap_png(scores: Scores, codebook: Codebook) -> str:
+    """Informants x evidence codes: coded sentences of either stance, as a base64 PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,17 +81,13 @@ def heatmap_png(scores: Scores, codebook: Codebook) -> bytes:
             if M[r, c]:
                 ax.text(c, r, int(M[r, c]), ha="center", va="center", fontsize=7, color="white" if M[r, c] > M.max() / 2 else "black")
     ax.set_title("Coded sentences per informant and evidence code")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(fig, dpi=110)
 
 
 def to_html(scores: Scores, codebook: Codebook) -> str:
     """One self-contained page: no scripts, no external assets, opens offline."""
     e = html.escape
-    img = base64.b64encode(heatmap_png(scores, codebook)).decode()
+    img = heatmap_png(scores, codebook)
     parts = [
         "<!doctype html><html lang='da'><head><meta charset='utf-8'><title>coder: hypotheses</title><style>",
         "body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}",
@@ -144,12 +140,13 @@ def to_xlsx(scores: Scores, path: Path) -> None:
     tmp.replace(path)
 
 
-def _png(fig: Any) -> str:
+def _png(fig: Any, dpi: int = 100) -> str:
+    """Render a matplotlib figure as a base64 PNG for an <img> data URL, and close it."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode()
 
