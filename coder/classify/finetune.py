@@ -464,16 +464,16 @@ def _pool_all(model: Any, ids: list[list[int]], pad_id: int, batch_size: int) ->
     """Mean-pool every sequence in eval mode, batched by length; rows in input order. Call under no-grad."""
     import torch
 
+    from ..encoders.e5_build import length_batches
+
     device = next(model.parameters()).device
-    order = np.argsort([len(x) for x in ids], kind="stable")
     out = torch.empty((len(ids), model.config.hidden_size), dtype=torch.float32, device=device)
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        for rows in length_batches([len(x) for x in ids], batch_size):
             input_ids, mask = _pad([ids[i] for i in rows], pad_id, device)
-            out[torch.from_numpy(rows).to(device)] = _mean_pool(model, input_ids, mask).float()
+            out[torch.tensor(rows, device=device)] = _mean_pool(model, input_ids, mask).float()
     finally:
         model.train(was_training)
     return out

