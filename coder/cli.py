@@ -460,23 +460,20 @@ def import_codings(
 def agreement(
     project: Path = PROJECT,
     coders: list[str] = typer.Option(..., "--coders", help="Two or more coders (repeat --coders); 'model' or 'model:<id>' is the model."),
+    unit: str = typer.Option("sentence", "--unit", help="sentence, or segment: MAXQDA-style overlap of coded segments (two coders)."),
+    overlap: float = typer.Option(0.9, "--overlap", help="With --unit segment: the share two segments must overlap to agree."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report with plots."),
 ) -> None:
-    """Sentence-level agreement: percent, Cohen's kappa, Krippendorff's alpha, Gwet's AC1, P/R/F1 per code and group."""
+    """Agreement per code and group: percent, Cohen's kappa, Krippendorff's alpha, Gwet's AC1, P/R/F1 (or segment overlap)."""
+    from .agreement_report import agreement_html, agreement_text
+
     with _open(project) as proj:
-        result = proj.agreement(coders)
-    if as_json:
-        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
-        return
-    fmt = lambda v: "   -" if v is None else f"{v:5.2f}"  # noqa: E731
-    typer.echo(f"{result['n_units']} sentences; coders {', '.join(result['coders'])} (P/R/F1 of the second against the first)")
-    typer.echo(f"{'code':<26}{'%':>6}{'kappa':>7}{'alpha':>7}{'AC1':>7}{'P':>6}{'R':>6}{'F1':>6}{'prev':>6}")
-    for name, m in result["codes"].items():
-        typer.echo(f"{name:<26}{fmt(m['percent']):>6}{fmt(m['kappa']):>7}{fmt(m['alpha']):>7}{fmt(m['ac1']):>7}"
-                   f"{fmt(m['precision']):>6}{fmt(m['recall']):>6}{fmt(m['f1']):>6}{fmt(m['prevalence']):>6}")
-    typer.echo(f"overall alpha {fmt(result['overall']['alpha'])}")
-    for pair, m in result["pairs"].items():
-        typer.echo(f"{pair}: kappa {fmt(m['kappa'])}, AC1 {fmt(m['ac1'])} over {m['units']} sentences (all codes)")
+        result = proj.agreement(coders, unit=unit, overlap=overlap)
+    if html_out is not None:
+        html_out.write_text(agreement_html(result), encoding="utf-8")
+        typer.echo(f"Wrote {html_out}.", err=True)
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else agreement_text(result))
 
 
 @command()
@@ -488,25 +485,14 @@ def benchmark(
     html_out: Path | None = typer.Option(None, "--html", help="Write an HTML report with plots."),
 ) -> None:
     """Automatic vs manual coding: agreement with the gold coder, active-learning curves, verdict agreement."""
+    from .agreement_report import benchmark_html, benchmark_text
+
     with _open(project) as proj:
         r = proj.benchmark(gold, seeds=tuple(range(1, seeds + 1)))
     if html_out is not None:
-        from .report import benchmark_html
-
         html_out.write_text(benchmark_html(r), encoding="utf-8")
         typer.echo(f"Wrote {html_out}.", err=True)
-    if as_json:
-        typer.echo(json.dumps(r, indent=2, ensure_ascii=False))
-        return
-    typer.echo(f"{r['sentences']} sentences coded by {r['gold']}")
-    if "model_vs_gold" in r:
-        groups = {k: v["kappa"] for k, v in r["model_vs_gold"]["codes"].items() if k.startswith("group:")}
-        typer.echo("model vs gold, kappa per group: " + ", ".join(f"{k[6:]} {'-' if v is None else f'{v:.2f}'}" for k, v in groups.items()))
-        typer.echo(f"hypothesis verdicts, gold vs model: {r['verdicts']['agreement']:.2f} of informant x hypothesis cells agree")
-    for name, pts in r["curves"].items():
-        typer.echo(f"{name:<20}" + " ".join(f"{p['reviewed']}:{p['kappa'] if p['kappa'] is None else round(p['kappa'], 2)}" for p in pts))
-    for s, t in r["reviewed_to_reach_kappa"].items():
-        typer.echo(f"{s}: kappa 0.6 after {t['0.6'] or 'never within the run'}, 0.8 after {t['0.8'] or 'never within the run'} reviewed sentences")
+    typer.echo(json.dumps(r, indent=2, ensure_ascii=False) if as_json else benchmark_text(r))
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -11,7 +11,7 @@ import numpy as np
 
 from .proposals import model_thresholds, proposed
 
-from .errors import InputFileError, ModelNotFoundError, ProjectError, UnknownCodeError
+from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError, UnknownCodeError
 
 if TYPE_CHECKING:
     from .codebook import Codebook
@@ -136,20 +136,36 @@ class ExchangeMixin:
             raise ProjectError(f"The coder '{coder}' has no decisions in {self.path}; check the name ('coder status' lists reviews).")
         return {sid: {c for c, ok, _ in self.store.current_decisions(sid, coder) if ok} for sid in ids}
 
-    def agreement(self, coders: Sequence[str]) -> dict[str, Any]:
-        """Sentence-level agreement between coders (see `coder.agreement`)."""
+    def agreement(self, coders: Sequence[str], *, unit: str = "sentence", overlap: float = 0.9) -> dict[str, Any]:
+        """Agreement between coders on informant sentences (see `coder.agreement`), or with
+        ``unit="segment"`` between two coders' coded segments (`segment_agreement`)."""
         from .agreement import agreement
 
+        if unit == "segment":
+            return self.segment_agreement(coders, overlap=overlap)
+        if unit != "sentence":
+            raise InvalidRequestError(f"Unknown unit '{unit}'; use --unit sentence or --unit segment.")
         book = self.codebook
         units = [r.id for r in self.store.sentences(role="informant")]
         return agreement({c: self.codings(c) for c in coders}, units, book.code_ids, {c.id: c.group for c in book.codes})
+
+    def segment_agreement(self, coders: Sequence[str], *, overlap: float = 0.9) -> dict[str, Any]:
+        """MAXQDA-style segment agreement of two coders; segments are runs of adjacent coded
+        informant sentences with the sentences' character offsets (see `coder.agreement.segment_agreement`)."""
+        from .agreement import segment_agreement
+
+        book = self.codebook
+        units = [(r.id, r.document, r.idx, r.start, r.end) for r in self.store.sentences(role="informant")]
+        return segment_agreement({c: self.codings(c) for c in coders}, units, book.code_ids,
+                                 {c.id: c.group for c in book.codes}, overlap=overlap)
 
     def benchmark(self, gold: str, *, seeds: Sequence[int] = (1, 2), batch: int = 25, steps: int = 16) -> dict[str, Any]:
         """Automatic vs manual: model-gold agreement, an active-learning simulation, and verdict agreement."""
         from .classify.train import TrainSettings
         from .encoders import get_encoder
-        from .review.simulate import reviewed_to_reach, simulate
+        from .review.simulate import reviewed_to_reach, simulate, verdict_evaluator
         from .review.strategies import RandomOrder, Uncertainty
+        from .score import ScoringRules, codings_from_evidence
         from .training import codebook_examples, label_matrix
 
         book = self.codebook
@@ -161,15 +177,23 @@ class ExchangeMixin:
         X = enc.encode([r.text for r in rows], progress=True)
         Y = np.array([[int(c in codings[r.id]) for c in book.code_ids] for r in rows])
         base = codebook_examples(book)
+        informants = [r.informant or r.document for r in rows]
+        # Gold verdicts as `score("reviewed", coder=gold)` gives them: the gold stances, the project's sentence counts.
+        evidence, counts, _ = self.evidence("reviewed", coder=gold)
+        stances = codings_from_evidence(evidence)[0]
+        evaluate = verdict_evaluator([stances.get(r.id, {}) for r in rows], informants, counts, book.code_ids, book,
+                                     ScoringRules.from_mapping(book.scoring))
         curves = simulate(
-            X, Y, [r.informant or r.document for r in rows], enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
+            X, Y, informants, enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
             {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
+            evaluate=evaluate,
         )
         reach = {s: {str(t): reviewed_to_reach(curves, s, t) for t in (0.6, 0.8)} for s in ("uncertainty", "random")}
+        to_gold = {s: reviewed_to_reach(curves, s, 1.0, key="verdict_agreement") for s in ("uncertainty", "random")}
         # Effort saved: the share of sentences nobody has to code by hand once the target is reached.
         saved = {s: {t: None if n is None else round(1 - n / len(rows), 3) for t, n in r.items()} for s, r in reach.items()}
         result: dict[str, Any] = {"gold": gold, "sentences": len(rows), "curves": curves, "reviewed_to_reach_kappa": reach,
-                                  "effort_saved": saved}
+                                  "effort_saved": saved, "reviewed_to_gold_verdicts": to_gold}
         if self.store.latest_model() is not None:
             result["model_vs_gold"] = self.agreement([gold, "model"])
             g, m = self.score("reviewed", coder=gold), self.score("model")

@@ -6,13 +6,12 @@ Rendering only: every number comes from `coder.score.Scores`. Quotes are cited a
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
 from .codebook import Codebook
+from .figures import png, pyplot
 from .score import Scores
 
 VERDICT_DA = {
@@ -59,10 +58,7 @@ def to_markdown(scores: Scores) -> str:
 
 def heatmap_png(scores: Scores, codebook: Codebook) -> str:
     """Informants x evidence codes: coded sentences of either stance, as a base64 PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     informants = [i.informant for i in scores.hypotheses[0].informants] if scores.hypotheses else []
@@ -81,7 +77,7 @@ def heatmap_png(scores: Scores, codebook: Codebook) -> str:
             if M[r, c]:
                 ax.text(c, r, int(M[r, c]), ha="center", va="center", fontsize=7, color="white" if M[r, c] > M.max() / 2 else "black")
     ax.set_title("Coded sentences per informant and evidence code")
-    return _png(fig, dpi=110)
+    return png(fig, dpi=110)
 
 
 def to_html(scores: Scores, codebook: Codebook) -> str:
@@ -138,78 +134,3 @@ def to_xlsx(scores: Scores, path: Path) -> None:
     tmp = path.with_name(path.name + ".part")
     wb.save(tmp)
     tmp.replace(path)
-
-
-def _png(fig: Any, dpi: int = 100) -> str:
-    """Render a matplotlib figure as a base64 PNG for an <img> data URL, and close it."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def benchmark_html(result: dict[str, Any]) -> str:
-    """Self-contained page for `coder benchmark`: learning curves with bands across seeds,
-    per-code kappa with bootstrap intervals, and the code confusion heatmap."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    e = html.escape
-    parts = ["<!doctype html><html lang='en'><head><meta charset='utf-8'><title>coder benchmark</title><style>",
-             "body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem}img{max-width:100%}",
-             "td,th{border:1px solid #bbb;padding:.2rem .5rem}table{border-collapse:collapse}</style></head><body>",
-             f"<h1>Automatic vs manual coding</h1><p>{result['sentences']} sentences coded by {e(result['gold'])}.</p>"]
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for strategy, colour in (("uncertainty", "tab:blue"), ("random", "tab:orange")):
-        runs = [pts for name, pts in result["curves"].items() if name.startswith(strategy)]
-        if not runs:
-            continue
-        n = min(len(r) for r in runs)
-        x = [runs[0][k]["reviewed"] for k in range(n)]
-        K = np.array([[r[k]["kappa"] if r[k]["kappa"] is not None else np.nan for k in range(n)] for r in runs])
-        ax.plot(x, np.nanmean(K, 0), color=colour, label=strategy)
-        ax.fill_between(x, np.nanmin(K, 0), np.nanmax(K, 0), color=colour, alpha=0.2)
-    ax.set_xlabel("sentences reviewed")
-    ax.set_ylabel("kappa on unreviewed sentences")
-    ax.axhline(0.6, ls=":", color="grey")
-    ax.legend()
-    parts.append(f"<h2>Learning curves (band: min-max over seeds)</h2><img alt='learning curves' src='data:image/png;base64,{_png(fig)}'>")
-    reach = result["reviewed_to_reach_kappa"]
-    parts.append("<p>" + "; ".join(f"{e(s)}: kappa 0.6 after {t['0.6'] or 'never'}, 0.8 after {t['0.8'] or 'never'}" for s, t in reach.items()) + "</p>")
-    agree = result.get("model_vs_gold")
-    if agree:
-        codes = [c for c in agree["codes"] if not c.startswith("group:")]
-        k = [agree["codes"][c]["kappa"] for c in codes]
-        ci = [agree["codes"][c]["ci95"]["kappa"] for c in codes]
-        fig, ax = plt.subplots(figsize=(8, 4))
-        ys = np.arange(len(codes))
-        ax.barh(ys, [v if v is not None else 0 for v in k], color="tab:blue")
-        for y, interval in zip(ys, ci):
-            if interval:
-                ax.plot(interval, [y, y], color="black")
-        ax.set_yticks(ys, codes, fontsize=8)
-        ax.set_xlabel("Cohen's kappa, model vs gold (95% bootstrap interval)")
-        parts.append(f"<h2>Per-code agreement</h2><img alt='per-code kappa' src='data:image/png;base64,{_png(fig)}'>")
-        conf = agree["confusion"]
-        labels = sorted(set(conf) | {b for row in conf.values() for b in row})
-        M = np.array([[conf.get(a, {}).get(b, 0) for b in labels] for a in labels])
-        fig, ax = plt.subplots(figsize=(8, 7))
-        ax.imshow(np.log1p(M), cmap="Blues")
-        ax.set_xticks(range(len(labels)), labels, rotation=70, ha="right", fontsize=7)
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
-        ax.set_xlabel("model")
-        ax.set_ylabel("gold")
-        parts.append(f"<h2>Confusion between codes</h2><img alt='confusion heatmap' src='data:image/png;base64,{_png(fig)}'>")
-    if "verdicts" in result:
-        v = result["verdicts"]
-        parts.append(f"<h2>Hypothesis verdicts</h2><p>Agreement gold vs model: {v['agreement']:.2f}</p><table><tr><th>hypothesis</th><th>informant</th><th>gold</th><th>model</th></tr>")
-        parts += [f"<tr><td>{e(c['hypothesis'])}</td><td>{e(c['informant'])}</td><td>{c['gold']}</td><td>{c['model']}</td></tr>" for c in v["cells"]]
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)

@@ -22,7 +22,7 @@ informants reach partly_share; else ``not_confirmed``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -206,6 +206,69 @@ def _stability(flags: np.ndarray, verdict: str, rules: ScoringRules, rng: np.ran
     return same / rules.bootstrap
 
 
+def codings_from_evidence(evidence: Sequence[Evidence]) -> tuple[dict[int, dict[str, str]], dict[int, str]]:
+    """Split evidence into (sentence -> code -> stance, sentence -> informant), the input of `verdicts`."""
+    codings: dict[int, dict[str, str]] = {}
+    informant_of: dict[int, str] = {}
+    for e in evidence:
+        codings.setdefault(e.sentence_id, {})[e.code] = e.stance
+        informant_of[e.sentence_id] = e.informant
+    return codings, informant_of
+
+
+def sentence_stances(
+    codings: Mapping[int, Mapping[str, str]], informant_of: Mapping[int, str], evidence_codes: Collection[str]
+) -> dict[str, dict[int, str]]:
+    """Informant -> evidence sentence -> its stance towards one hypothesis.
+
+    A sentence counts once per hypothesis; one with both stances (two codes) counts as
+    contradicting: the cautious reading.
+    """
+    out: dict[str, dict[int, str]] = {}
+    for sid, codes in codings.items():
+        stances = {st for code, st in codes.items() if code in evidence_codes}
+        if stances:
+            out.setdefault(informant_of[sid], {})[sid] = "contradicts" if "contradicts" in stances else "supports"
+    return out
+
+
+def _tally(stances: Mapping[int, str], n: int, rules: ScoringRules) -> tuple[int, int, float, str, str]:
+    """(supporting, contradicting, share, verdict, reason) of one informant from its sentence stances."""
+    c = sum(st == "contradicts" for st in stances.values())
+    s = len(stances) - c
+    share = s / n if n else 0.0
+    return (s, c, share, *informant_verdict(s, c, share, rules))
+
+
+def verdicts(
+    codings: Mapping[int, Mapping[str, str]],
+    informant_of: Mapping[int, str],
+    informant_sentences: Mapping[str, int],
+    codebook: Codebook,
+    rules: ScoringRules = ScoringRules(),
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Hypothesis id -> (verdict, informant -> verdict) from sentence -> code -> stance alone.
+
+    The rules of `score_hypotheses` without quotes or stability: cheap enough to recompute at every
+    point of a simulated learning curve.
+    """
+    out = {}
+    for h in codebook.hypotheses:
+        by_informant = sentence_stances(codings, informant_of, set(h.evidence))
+        rows = {i: _tally(by_informant.get(i, {}), informant_sentences[i], rules)[3] for i in sorted(informant_sentences)}
+        out[h.id] = (hypothesis_verdict(list(rows.values()), rules)[0], rows)
+    return out
+
+
+def verdict_agreement(
+    gold: Mapping[str, tuple[str, Mapping[str, str]]], other: Mapping[str, tuple[str, Mapping[str, str]]]
+) -> dict[str, float | None]:
+    """Shares of informant x hypothesis cells (``cells``) and of hypotheses (``overall``) whose verdicts agree."""
+    cells = [v == other[h][1].get(i) for h, (_, per) in gold.items() for i, v in per.items()]
+    overall = [v == other[h][0] for h, (v, _) in gold.items()]
+    return {"cells": sum(cells) / len(cells) if cells else None, "overall": sum(overall) / len(overall) if overall else None}
+
+
 def score_hypotheses(
     evidence: Sequence[Evidence],
     informant_sentences: Mapping[str, int],
@@ -217,28 +280,25 @@ def score_hypotheses(
 ) -> Scores:
     """Score every hypothesis for every informant with sentences."""
     rng = np.random.default_rng(rules.seed)
+    codings, informant_of = codings_from_evidence(evidence)
     hyps = []
     for h in codebook.hypotheses:
         evidence_codes = set(h.evidence)
+        by_informant = sentence_stances(codings, informant_of, evidence_codes)
         rows = []
         for informant in sorted(informant_sentences):
             n = informant_sentences[informant]
             mine = [e for e in evidence if e.informant == informant and e.code in evidence_codes]
-            by_sentence: dict[int, set[str]] = {}
             per_code: dict[str, dict[str, int]] = {}
             for e in mine:
-                by_sentence.setdefault(e.sentence_id, set()).add(e.stance)
                 counts = per_code.setdefault(e.code, {"supports": 0, "contradicts": 0})
                 counts[e.stance] += 1
-            # A sentence with both stances (two codes) counts as contradicting: the cautious reading.
-            s = sum(1 for st in by_sentence.values() if "contradicts" not in st)
-            c = sum(1 for st in by_sentence.values() if "contradicts" in st)
-            share = s / n if n else 0.0
-            verdict, reason = informant_verdict(s, c, share, rules)
+            stances = by_informant.get(informant, {})
+            s, c, share, verdict, reason = _tally(stances, n, rules)
             flags = np.zeros((n, 2), dtype=int)
-            for k, st in enumerate(by_sentence.values()):
+            for k, st in enumerate(stances.values()):
                 if k < n:
-                    flags[k, 1 if "contradicts" in st else 0] = 1
+                    flags[k, 1 if st == "contradicts" else 0] = 1
             quotes = sorted(mine, key=lambda e: (not e.reviewed, -(e.score or 0.0), e.start))
             seen: set[int] = set()
             best = []

@@ -110,7 +110,7 @@ def test_agreement_benchmark_needs_enough_gold(ingested, tmp_path):
 
 
 def test_agreement_benchmark_html_report():
-    from coder.report import benchmark_html
+    from coder.agreement_report import benchmark_html
 
     pts = [{"reviewed": n, "f1": 0.1 * k, "kappa": 0.1 * k} for k, n in enumerate((0, 25, 50))]
     result = {"gold": "gold", "sentences": 100, "curves": {"uncertainty seed 1": pts, "random seed 1": pts},

@@ -1,0 +1,26 @@
+"""Matplotlib figures as base64 PNGs, so every HTML report stays one self-contained file."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display needed, safe in threads and CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def png(fig: Any, dpi: int = 100) -> str:
+    """Render a matplotlib figure as a base64 PNG for an <img> data URL, and close it."""
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=dpi)
+    pyplot().close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
