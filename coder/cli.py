@@ -40,6 +40,12 @@ def _run(func: F) -> F:
         except CoderError as e:
             typer.echo(f"Error: {e}", err=True)
             raise typer.Exit(1) from None
+        except OSError as e:
+            if e.filename is None:
+                raise
+            # An output path in a missing folder, a read-only disk: the store is untouched by then.
+            typer.echo(f"Error: cannot use '{e.filename}' ({e.strerror}); check that its folder exists and is writable.", err=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted; everything committed before the interruption is kept.", err=True)
             raise typer.Exit(130) from None

@@ -35,6 +35,15 @@ def test_cli_bad_input_leaves_project_and_exits_1(runner, tmp_path, data_dir):
     assert json.loads(runner.invoke(app, ["status", str(proj), "--json"]).output)["documents"] == 0
 
 
+def test_cli_output_in_missing_folder_is_one_line_exit_1(runner, tmp_path, data_dir):
+    proj = tmp_path / "p"
+    runner.invoke(app, ["init", str(proj), "--codebook", str(data_dir / "mini-codebook.yaml")])
+    out = tmp_path / "no-such-folder" / "book.qdc"
+    r = runner.invoke(app, ["codebook", "export", str(proj), "--out", str(out)])
+    assert r.exit_code == 1
+    assert r.output == f"Error: cannot use '{out}' (No such file or directory); check that its folder exists and is writable.\n"
+
+
 def test_cli_usage_error_exits_2(runner):
     assert runner.invoke(app, ["init"]).exit_code == 2
 
