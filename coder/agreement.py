@@ -60,6 +60,37 @@ def _prf(a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
     return {"precision": p, "recall": r, "f1": f}
 
 
+def _bootstrap_ci(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> dict[str, list[float] | None]:
+    """95% percentile intervals over units resampled with replacement, for the two-coder statistics.
+
+    All resamples at once from their 2x2 tables (same formulas as above). A resample where a
+    statistic is undefined is left out; with fewer than 20 defined resamples the interval is None.
+    Krippendorff's alpha gets no interval (its reference implementation is too slow to run
+    hundreds of times per code).
+    """
+    n = len(a)
+    keys = ("percent", "kappa", "ac1", "precision", "recall", "f1")
+    if n == 0:
+        return dict.fromkeys(keys)
+    idx = rng.integers(0, n, (BOOTSTRAP, n))
+    A, B = a[idx], b[idx]
+    tp, fp, fn = (A & B).sum(1), (~A & B).sum(1), (A & ~B).sum(1)
+    po = 1 - (fp + fn) / n
+    pa, pb = A.mean(1), B.mean(1)
+    pe = pa * pb + (1 - pa) * (1 - pb)
+    pi = (pa + pb) / 2
+    pe1 = 2 * pi * (1 - pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stats = {"percent": po, "kappa": np.where(pe < 1, (po - pe) / (1 - pe), np.nan),
+                 "ac1": np.where(pe1 < 1, (po - pe1) / (1 - pe1), np.nan), "precision": tp / (tp + fp),
+                 "recall": tp / (tp + fn), "f1": 2 * tp / (2 * tp + fp + fn)}
+    out: dict[str, list[float] | None] = {}
+    for key in keys:
+        v = stats[key][np.isfinite(stats[key])]
+        out[key] = [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) > 20 else None
+    return out
+
+
 def _stats(mat: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
     """Statistics for one code (or group) from a (coders, units) 0/1/NaN matrix."""
     out: dict[str, Any] = {"alpha": kripp_alpha(mat), "n_units": int((~np.isnan(mat)).all(0).sum())}
@@ -70,14 +101,7 @@ def _stats(mat: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
     out["ac1"] = gwet_ac1(a.astype(int), b.astype(int))
     out["prevalence"] = float((a.mean() + b.mean()) / 2) if both.any() else None
     out.update(_prf(a, b))
-    kappas = []
-    n = len(a)
-    for _ in range(BOOTSTRAP if n else 0):
-        idx = rng.integers(0, n, n)
-        k = cohen_kappa(a[idx], b[idx])
-        if k is not None:
-            kappas.append(k)
-    out["ci95"] = {"kappa": [float(np.percentile(kappas, 2.5)), float(np.percentile(kappas, 97.5))]} if len(kappas) > 20 else {"kappa": None}
+    out["ci95"] = _bootstrap_ci(a, b, rng)
     return out
 
 

@@ -40,6 +40,24 @@ def test_agreement_missing_units_allowed_for_alpha():
     assert r["overall"]["alpha"] is not None
 
 
+def test_agreement_bootstrap_intervals_match_the_point_formulas():
+    from coder.agreement import BOOTSTRAP, _bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    a = rng.random(120) < 0.3
+    b = np.where(rng.random(120) < 0.8, a, ~a)
+    ci = _bootstrap_ci(a, b, np.random.default_rng(5))
+    # The same resamples through the scalar functions give the same percentiles.
+    idx = np.random.default_rng(5).integers(0, 120, (BOOTSTRAP, 120))
+    kappas = [cohen_kappa(a[i], b[i]) for i in idx]
+    ac1s = [gwet_ac1(a[i].astype(int), b[i].astype(int)) for i in idx]
+    assert ci["kappa"] == pytest.approx([np.percentile(kappas, 2.5), np.percentile(kappas, 97.5)])
+    assert ci["ac1"] == pytest.approx([np.percentile(ac1s, 2.5), np.percentile(ac1s, 97.5)])
+    for key, point in (("kappa", cohen_kappa(a, b)), ("percent", float(np.mean(a == b)))):
+        assert ci[key][0] < point < ci[key][1]
+    assert _bootstrap_ci(np.zeros(30, bool), np.zeros(30, bool), rng)["kappa"] is None  # undefined in every resample
+
+
 def test_agreement_needs_two_coders():
     with pytest.raises(Exception, match="at least two coders"):
         agreement({"a": {}}, [], ["x"], {"x": "g"})
