@@ -1,6 +1,6 @@
 """User-facing errors: each message is one plain sentence saying what is wrong and what to do.
 
-The library raises these and never exits; only `cli.py` and `web/` turn them into exit codes
+The library raises these and never exits; only `cli/` and `web/` turn them into exit codes
 or HTTP statuses. Anything that is not a `CoderError` is a bug and stays loud.
 """
 

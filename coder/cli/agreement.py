@@ -1,0 +1,49 @@
+"""Commands that compare coders: agreement and benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from .base import PROJECT, command, open_project
+
+
+@command()
+def agreement(
+    project: Path = PROJECT,
+    coders: list[str] = typer.Option(..., "--coders", help="Two or more coders (repeat --coders); 'model' or 'model:<id>' is the model."),
+    unit: str = typer.Option("sentence", "--unit", help="sentence, or segment: MAXQDA-style overlap of coded segments (two coders)."),
+    overlap: float = typer.Option(0.9, "--overlap", help="With --unit segment: the share two segments must overlap to agree."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report with plots."),
+) -> None:
+    """Agreement per code and group: percent, Cohen's kappa, Krippendorff's alpha, Gwet's AC1, P/R/F1 (or segment overlap)."""
+    from ..agreement_report import agreement_html, agreement_text
+
+    with open_project(project) as proj:
+        result = proj.agreement(coders, unit=unit, overlap=overlap)
+    if html_out is not None:
+        html_out.write_text(agreement_html(result), encoding="utf-8")
+        typer.echo(f"Wrote {html_out}.", err=True)
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else agreement_text(result))
+
+
+@command()
+def benchmark(
+    project: Path = PROJECT,
+    gold: str = typer.Option(..., "--gold", help="The coder whose decisions are the gold standard."),
+    seeds: int = typer.Option(2, help="Seeds per strategy in the simulation."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write an HTML report with plots."),
+) -> None:
+    """Automatic vs manual coding: agreement with the gold coder, active-learning curves, verdict agreement."""
+    from ..agreement_report import benchmark_html, benchmark_text
+
+    with open_project(project) as proj:
+        r = proj.benchmark(gold, seeds=tuple(range(1, seeds + 1)))
+    if html_out is not None:
+        html_out.write_text(benchmark_html(r), encoding="utf-8")
+        typer.echo(f"Wrote {html_out}.", err=True)
+    typer.echo(json.dumps(r, indent=2, ensure_ascii=False) if as_json else benchmark_text(r))

@@ -1,0 +1,139 @@
+"""Commands for code proposals: precode, train, evaluate, models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .base import PROJECT, command, open_project, warn
+
+
+def _settings(encoder: str, finetune: bool, context: bool, epochs: int | None, lr: float | None, top_layers: int | None, seed: int) -> Any:
+    from ..classify.finetune import FinetuneSettings
+    from ..classify.head import HeadSettings
+    from ..classify.train import TrainSettings
+
+    fs = None
+    if finetune:
+        kw: dict[str, Any] = {"seed": seed, "prefix": "passage: " if encoder == "e5-small.v1" else ""}
+        if epochs is not None:
+            kw["epochs"] = epochs
+        if lr is not None:
+            kw["lr"] = lr
+        if top_layers is not None:
+            kw["train_top_layers"] = top_layers
+        try:
+            fs = FinetuneSettings(**kw)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from None
+    return TrainSettings(encoder=encoder, finetune=finetune, context=context, head=HeadSettings(seed=seed), finetune_settings=fs)
+
+
+ENCODER = typer.Option(
+    "e5-small.v1", "--encoder", help="e5-small.v1 (default, offline), e5-small-int8.v1 (faster), hf.v1:<hub id or folder>, or tfidf.v1."
+)
+SEED_DATA = typer.Option([], "--seed-data", help="JSONL file of extra labelled sentences ({text, codes, informant}); repeatable.")
+
+
+@command()
+def precode(
+    project: Path = PROJECT,
+    model: str = typer.Option("latest", "--model", help="latest (newest project model, else the shipped default), default, zero-shot, a model id or folder."),
+    documents: list[str] = typer.Option([], "--documents", help="Only these documents (repeatable)."),
+) -> None:
+    """Propose codes for every informant sentence and store them with their scores."""
+    with open_project(project) as proj:
+        report = proj.precode(model, documents=documents or None, progress=True)
+    warn(report.warnings)
+    typer.echo(f"Model {report.model_id} ({report.kind}) scored {report.sentences} informant sentences.")
+    for code, n in report.per_code.items():
+        mark = "  (zero-shot)" if code in report.zero_shot else ""
+        typer.echo(f"  {code:<22}{n:>6} proposed{mark}")
+
+
+@command()
+def train(
+    project: Path = PROJECT,
+    encoder: str = ENCODER,
+    finetune: bool = typer.Option(False, "--finetune", help="Fine-tune the encoder first (minutes on a CPU)."),
+    context: bool = typer.Option(False, "--context/--no-context", help="Add the interviewer's question to each sentence's features."),
+    seed_data: list[Path] = SEED_DATA,
+    epochs: int | None = typer.Option(None, help="Fine-tuning epochs (default 4)."),
+    lr: float | None = typer.Option(None, help="Fine-tuning learning rate (default 5e-5)."),
+    top_layers: int | None = typer.Option(None, help="Fine-tune only the top N encoder layers."),
+    seed: int = typer.Option(13, help="Random seed."),
+    bundled_seed: bool = typer.Option(True, "--bundled-seed/--no-bundled-seed", help="Add the seed set shipped for the codebook (data/seed/<id>.jsonl)."),
+) -> None:
+    """Train a project model from review decisions and seed data and register it."""
+    settings = _settings(encoder, finetune, context, epochs, lr, top_layers, seed)
+    with open_project(project) as proj:
+        result = proj.train(settings, seed_data=seed_data, bundled_seed=bundled_seed, progress=True)
+    warn(result.warnings)
+    m = result.model
+    micro = m.metrics.get("micro", {}).get("f1")
+    typer.echo(f"Trained {m.id} on {m.training['examples']} sentences ({m.training['coded']} coded)"
+               + (f"; cross-validated micro-F1 {micro:.2f}." if micro is not None else "."))
+
+
+@command()
+def evaluate(
+    project: Path | None = typer.Argument(None, help="A project folder (its decisions are evaluated)."),
+    data: list[Path] = typer.Option([], "--data", help="Evaluate on a JSONL file instead of a project (repeatable)."),
+    codebook: str = typer.Option("politisk-exit", help="Codebook for --data."),
+    encoder: str = ENCODER,
+    context: bool = typer.Option(False, "--context/--no-context", help="Add the interviewer's question to the features."),
+    seed_data: list[Path] = SEED_DATA,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Leave-one-informant-out cross-validation: per-code and per-group precision, recall, F1."""
+    from ..classify.train import TrainSettings
+
+    settings = TrainSettings(encoder=encoder, context=context)
+    if project is not None:
+        with open_project(project) as proj:
+            result = proj.evaluate(settings, seed_data=seed_data)
+    elif data:
+        from ..codebook import load_codebook
+        from ..evaluation import cross_validate
+        from ..training import read_seed_jsonl
+
+        book = load_codebook(codebook)
+        examples = [e for p in data for e in read_seed_jsonl(p, book)]
+        extra = [e for p in seed_data for e in read_seed_jsonl(p, book)]
+        result = cross_validate(examples, book, settings, extra_train=extra)
+    else:
+        typer.echo("Error: give a project folder or --data FILE.", err=True)
+        raise typer.Exit(2)
+    result = {k: v for k, v in result.items() if k not in ("proba", "y")}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"{result['protocol']}, {result['n']} sentences")
+    for level in ("codes", "groups"):
+        table = result[level]
+        typer.echo(f"\n{level[:-1]:<22}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}")
+        for name, m in table["codes"].items():
+            typer.echo(f"{name:<22}{m['precision']:>7.2f}{m['recall']:>7.2f}{m['f1']:>7.2f}{m['support']:>9}")
+        for avg in ("micro", "macro"):
+            a = table[avg]
+            typer.echo(f"{avg + ' avg':<22}{a['precision']:>7.2f}{a['recall']:>7.2f}{a['f1']:>7.2f}")
+
+
+@command()
+def models(project: Path = PROJECT, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the project's models with their cross-validated metrics."""
+    with open_project(project) as proj:
+        rows = proj.models()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("No models yet; run 'coder precode' (shipped default) or 'coder train'.")
+    for r in rows:
+        micro = r["metrics"].get("micro", {}).get("f1")
+        macro = r["metrics"].get("macro", {}).get("f1")
+        f1 = f"micro-F1 {micro:.2f}, macro-F1 {macro:.2f}" if micro is not None else "no cross-validated metrics"
+        typer.echo(f"{r['id']}  {r['kind']}  {r['params'].get('encoder')}  {r['created'][:19]}  {f1}")
