@@ -117,7 +117,15 @@ class ExchangeMixin:
                 per, unmatched = map_spans([(s.start, s.end) for s in sents], sorted(spans, key=lambda s: s.start))
                 problems += [f"span {u.start}-{u.end} in '{doc}' covers no informant sentence" for u in unmatched]
                 for s, hits in zip(sents, per):
-                    codes = {c: h.stance or "supports" for h in hits for c in h.codes}
+                    stances: dict[str, set[str]] = {}
+                    for h in hits:
+                        for c in h.codes:
+                            stances.setdefault(c, set()).add(h.stance or "supports")
+                    # Overlapping spans that disagree on a code's stance: keep "contradicts", as
+                    # scoring reads a sentence with both stances, and say so.
+                    problems += [f"spans in '{doc}' overlapping {s.start}-{s.end} give {c} both stances; kept contradicts"
+                                 for c, st in stances.items() if len(st) > 1]
+                    codes = {c: "contradicts" if "contradicts" in st else "supports" for c, st in stances.items()}
                     self.store.add_review(s.id, coder, [(c, True, st) for c, st in codes.items()], source="import")
                     decided += 1
         return ImportReport(coder, decided, len(by_doc), tuple(problems))

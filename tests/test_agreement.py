@@ -98,6 +98,22 @@ def test_agreement_bad_inputs(ingested, tmp_path):
         ingested.codings("nobody")
 
 
+def test_agreement_import_overlapping_spans_with_both_stances_are_reported(ingested, tmp_path):
+    text = ingested.store.document_text("lene")
+    start = text.index("Jeg fik en dødstrussel")
+    rows = [{"document": "lene", "start": start, "end": start + 20, "codes": ["h3.harassment"], "stance": s}
+            for s in ("supports", "contradicts")]
+    spans = tmp_path / "both.jsonl"
+    spans.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    report = ingested.import_codings(spans, "gold")
+    assert [p for p in report.problems if "both stances" in p] == [
+        next(f"spans in 'lene' overlapping {s.start}-{s.end} give h3.harassment both stances; kept contradicts"
+             for s in ingested.sentences(role="informant") if s.start <= start < s.end)
+    ]
+    (sid,) = [k for k, v in ingested.codings("gold").items() if v]
+    assert ingested.store.current_decisions(sid, "gold") == [("h3.harassment", True, "contradicts")]
+
+
 def test_agreement_simulation_learns_and_reports_targets():
     from coder.review.simulate import reviewed_to_reach, simulate
     from coder.review.strategies import RandomOrder, Uncertainty
