@@ -60,27 +60,41 @@ def _prf(a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
     return {"precision": p, "recall": r, "f1": f}
 
 
-def _bootstrap_ci(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> dict[str, list[float] | None]:
-    """95% percentile intervals over units resampled with replacement, for the two-coder statistics.
+def bootstrap_weights(clusters: np.ndarray, rng: np.random.Generator, n_boot: int = BOOTSTRAP) -> tuple[np.ndarray, np.ndarray]:
+    """Draw `n_boot` resamples of whole clusters with replacement (a unit is its own cluster for a
+    sentence bootstrap, its document for a cluster bootstrap).
 
-    All resamples at once from their 2x2 tables (same formulas as above). A resample where a
-    statistic is undefined is left out; with fewer than 20 defined resamples the interval is None.
-    Krippendorff's alpha gets no interval (its reference implementation is too slow to run
-    hundreds of times per code).
+    Returns (labels, weights): the distinct cluster labels and an (n_boot, n_labels) matrix of how
+    often each was drawn. Resampling documents keeps the sentences of one interview together, so
+    the interval reflects that they are not independent.
     """
-    n = len(a)
+    labels, _ = np.unique(clusters, return_inverse=True)
+    return labels, rng.multinomial(len(labels), np.full(len(labels), 1 / len(labels)), size=n_boot)
+
+
+def _bootstrap_ci(a: np.ndarray, b: np.ndarray, clusters: np.ndarray, rng: np.random.Generator) -> dict[str, list[float] | None]:
+    """95% percentile intervals for the two-coder statistics over resampled clusters (`bootstrap_weights`).
+
+    All resamples at once: each cluster's 2x2 table times how often it was drawn (same formulas as
+    above). A resample where a statistic is undefined is left out; with fewer than 20 defined
+    resamples the interval is None. Krippendorff's alpha gets no interval (its reference
+    implementation is too slow to run hundreds of times per code).
+    """
     keys = ("percent", "kappa", "ac1", "precision", "recall", "f1")
-    if n == 0:
+    if len(a) == 0:
         return dict.fromkeys(keys)
-    idx = rng.integers(0, n, (BOOTSTRAP, n))
-    A, B = a[idx], b[idx]
-    tp, fp, fn = (A & B).sum(1), (~A & B).sum(1), (A & ~B).sum(1)
-    po = 1 - (fp + fn) / n
-    pa, pb = A.mean(1), B.mean(1)
-    pe = pa * pb + (1 - pa) * (1 - pb)
-    pi = (pa + pb) / 2
-    pe1 = 2 * pi * (1 - pi)
+    labels, W = bootstrap_weights(clusters, rng)
+    member = np.searchsorted(labels, clusters)
+    cells = np.stack([a & b, ~a & b, a & ~b, ~a & ~b], 1).astype(float)  # per unit: tp, fp, fn, tn
+    per_cluster = np.zeros((len(labels), 4))
+    np.add.at(per_cluster, member, cells)
+    tp, fp, fn, tn = (W @ per_cluster).T
+    n = tp + fp + fn + tn
     with np.errstate(divide="ignore", invalid="ignore"):
+        po, pa, pb = (tp + tn) / n, (tp + fn) / n, (tp + fp) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        pi = (pa + pb) / 2
+        pe1 = 2 * pi * (1 - pi)
         stats = {"percent": po, "kappa": np.where(pe < 1, (po - pe) / (1 - pe), np.nan),
                  "ac1": np.where(pe1 < 1, (po - pe1) / (1 - pe1), np.nan), "precision": tp / (tp + fp),
                  "recall": tp / (tp + fn), "f1": 2 * tp / (2 * tp + fp + fn)}
@@ -91,7 +105,7 @@ def _bootstrap_ci(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> dic
     return out
 
 
-def _stats(mat: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+def _stats(mat: np.ndarray, clusters: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
     """Statistics for one code (or group) from a (coders, units) 0/1/NaN matrix."""
     out: dict[str, Any] = {"alpha": kripp_alpha(mat), "n_units": int((~np.isnan(mat)).all(0).sum())}
     both = (~np.isnan(mat[:2])).all(0)
@@ -101,7 +115,7 @@ def _stats(mat: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
     out["ac1"] = gwet_ac1(a.astype(int), b.astype(int))
     out["prevalence"] = float((a.mean() + b.mean()) / 2) if both.any() else None
     out.update(_prf(a, b))
-    out["ci95"] = _bootstrap_ci(a, b, rng)
+    out["ci95"] = _bootstrap_ci(a, b, clusters[both], rng)
     return out
 
 
@@ -111,11 +125,13 @@ def agreement(
     codes: Sequence[str],
     group_of: Mapping[str, str],
     *,
+    clusters: Mapping[int, str] | None = None,
     seed: int = 13,
 ) -> dict[str, Any]:
     """Agreement of the coders in ``codings`` (coder -> unit -> codes; a missing unit = not coded).
 
-    The first coder is the reference for precision/recall/F1. Returns the documented JSON shape:
+    The first coder is the reference for precision/recall/F1. Intervals resample units, or with
+    ``clusters`` (unit -> document) whole documents. Returns the documented JSON shape:
     ``{"unit": "sentence", "n_units", "coders", "codes": {code or group: {...}}, "overall": {"alpha"}, "confusion"}``.
     """
     rng = np.random.default_rng(seed)
@@ -130,16 +146,19 @@ def agreement(
         for j, u in enumerate(units):
             if u in codings[c]:
                 cube[i, j] = [float(code in codings[c][u]) for code in codes]
-    result: dict[str, Any] = {"unit": "sentence", "n_units": len(units), "coders": coders, "codes": {}}
+    cluster_of = np.array([clusters[u] if clusters else str(u) for u in units])
+    result: dict[str, Any] = {"unit": "sentence", "n_units": len(units), "coders": coders, "codes": {},
+                              "bootstrap": {"resamples": BOOTSTRAP, "unit": "document" if clusters else "sentence",
+                                            "clusters": len(set(cluster_of.tolist()))}}
     for k, code in enumerate(codes):
-        result["codes"][code] = _stats(cube[:, :, k], rng)
+        result["codes"][code] = _stats(cube[:, :, k], cluster_of, rng)
     groups = list(dict.fromkeys(group_of[c] for c in codes))
     for g in groups:
         cols = [k for k, c in enumerate(codes) if group_of[c] == g]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # units a coder did not code stay NaN
             mat = np.nanmax(cube[:, :, cols], axis=2) if cols else np.full(cube.shape[:2], np.nan)
-        result["codes"][f"group:{g}"] = _stats(mat, rng)
+        result["codes"][f"group:{g}"] = _stats(mat, cluster_of, rng)
     flat = cube.reshape(len(coders), -1)
     result["overall"] = {"alpha": kripp_alpha(flat)}
     # Every pair side by side: with two humans and a model, human-human kappa is the ceiling that

@@ -164,7 +164,8 @@ def agreement_html(result: dict[str, Any]) -> str:
     else:
         parts.append(f"<p>{result['n_units']} informant sentences; per-code figures compare {e(coders[0])} and {e(coders[1])}; "
                      f"precision, recall and F1 of {e(coders[1])} against "
-                     f"{e(coders[0])}; 95% bootstrap intervals in brackets; overall Krippendorff's alpha "
+                     f"{e(coders[0])}; 95% bootstrap intervals in brackets ({result['bootstrap']['resamples']} resamples of "
+                     f"{result['bootstrap']['clusters']} {result['bootstrap']['unit']}s); overall Krippendorff's alpha "
                      f"{_num(result['overall']['alpha'])}.</p>")
         keys = ["percent", "kappa", "alpha", "ac1", "precision", "recall", "f1", "prevalence"]
         heads = ["percent", "Cohen's kappa", "Krippendorff's alpha", "Gwet's AC1", "precision", "recall", "F1", "prevalence"]

@@ -144,18 +144,25 @@ class ExchangeMixin:
             raise ProjectError(f"The coder '{coder}' has no decisions in {self.path}; check the name ('coder status' lists reviews).")
         return {sid: {c for c, ok, _ in self.store.current_decisions(sid, coder) if ok} for sid in ids}
 
-    def agreement(self, coders: Sequence[str], *, unit: str = "sentence", overlap: float = 0.9) -> dict[str, Any]:
+    def agreement(
+        self, coders: Sequence[str], *, unit: str = "sentence", overlap: float = 0.9, bootstrap: str = "sentence"
+    ) -> dict[str, Any]:
         """Agreement between coders on informant sentences (see `coder.agreement`), or with
-        ``unit="segment"`` between two coders' coded segments (`segment_agreement`)."""
+        ``unit="segment"`` between two coders' coded segments (`segment_agreement`). Intervals
+        resample sentences, or with ``bootstrap="document"`` whole documents."""
         from .agreement import agreement
 
         if unit == "segment":
             return self.segment_agreement(coders, overlap=overlap)
         if unit != "sentence":
             raise InvalidRequestError(f"Unknown unit '{unit}'; use --unit sentence or --unit segment.")
+        if bootstrap not in ("sentence", "document"):
+            raise InvalidRequestError(f"Unknown bootstrap unit '{bootstrap}'; use --bootstrap sentence or --bootstrap document.")
         book = self.codebook
-        units = [r.id for r in self.store.sentences(role="informant")]
-        return agreement({c: self.codings(c) for c in coders}, units, book.code_ids, {c.id: c.group for c in book.codes})
+        rows = self.store.sentences(role="informant")
+        clusters = {r.id: r.document for r in rows} if bootstrap == "document" else None
+        return agreement({c: self.codings(c) for c in coders}, [r.id for r in rows], book.code_ids,
+                         {c.id: c.group for c in book.codes}, clusters=clusters)
 
     def segment_agreement(self, coders: Sequence[str], *, overlap: float = 0.9) -> dict[str, Any]:
         """MAXQDA-style segment agreement of two coders; segments are runs of adjacent coded

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coder.agreement import agreement, cohen_kappa, gwet_ac1, kripp_alpha
-from coder.errors import ProjectError, UnknownCodeError
+from coder.errors import InvalidRequestError, ProjectError, UnknownCodeError
 
 
 def test_agreement_kappa_hand_computed():
@@ -41,21 +41,44 @@ def test_agreement_missing_units_allowed_for_alpha():
 
 
 def test_agreement_bootstrap_intervals_match_the_point_formulas():
-    from coder.agreement import BOOTSTRAP, _bootstrap_ci
+    from coder.agreement import _bootstrap_ci, bootstrap_weights
 
     rng = np.random.default_rng(0)
     a = rng.random(120) < 0.3
     b = np.where(rng.random(120) < 0.8, a, ~a)
-    ci = _bootstrap_ci(a, b, np.random.default_rng(5))
-    # The same resamples through the scalar functions give the same percentiles.
-    idx = np.random.default_rng(5).integers(0, 120, (BOOTSTRAP, 120))
+    units = np.array([f"{i:03d}" for i in range(120)])  # every sentence its own cluster
+    ci = _bootstrap_ci(a, b, units, np.random.default_rng(5))
+    # The same resamples, expanded to unit indices, through the scalar functions give the same percentiles.
+    _, W = bootstrap_weights(units, np.random.default_rng(5))
+    idx = [np.repeat(np.arange(120), w) for w in W]
     kappas = [cohen_kappa(a[i], b[i]) for i in idx]
     ac1s = [gwet_ac1(a[i].astype(int), b[i].astype(int)) for i in idx]
     assert ci["kappa"] == pytest.approx([np.percentile(kappas, 2.5), np.percentile(kappas, 97.5)])
     assert ci["ac1"] == pytest.approx([np.percentile(ac1s, 2.5), np.percentile(ac1s, 97.5)])
     for key, point in (("kappa", cohen_kappa(a, b)), ("percent", float(np.mean(a == b)))):
         assert ci[key][0] < point < ci[key][1]
-    assert _bootstrap_ci(np.zeros(30, bool), np.zeros(30, bool), rng)["kappa"] is None  # undefined in every resample
+    assert _bootstrap_ci(np.zeros(30, bool), np.zeros(30, bool), units[:30], rng)["kappa"] is None  # undefined every time
+
+
+def test_agreement_document_bootstrap_keeps_interviews_together():
+    from coder.agreement import bootstrap_weights
+
+    docs = np.array(["a"] * 50 + ["b"] * 30 + ["c"] * 20)
+    labels, W = bootstrap_weights(docs, np.random.default_rng(1), n_boot=300)
+    assert list(labels) == ["a", "b", "c"] and W.shape == (300, 3) and (W.sum(1) == 3).all()
+    # Coders agree perfectly in document a and never in c: resampling documents spreads percent
+    # agreement far wider than resampling the 100 sentences does.
+    a = np.r_[np.ones(50), np.zeros(30), np.ones(20)].astype(bool)
+    b = np.r_[np.ones(50), np.zeros(30), np.zeros(20)].astype(bool)
+    codings = {"x": {i: {"c"} if a[i] else set() for i in range(100)}, "y": {i: {"c"} if b[i] else set() for i in range(100)}}
+    by_sentence = agreement(codings, list(range(100)), ["c"], {"c": "g"})
+    by_document = agreement(codings, list(range(100)), ["c"], {"c": "g"}, clusters=dict(enumerate(docs.tolist())))
+    assert by_document["bootstrap"] == {"resamples": 200, "unit": "document", "clusters": 3}
+    assert by_sentence["bootstrap"]["unit"] == "sentence" and by_sentence["bootstrap"]["clusters"] == 100
+    width = {k: r["codes"]["c"]["ci95"]["percent"][1] - r["codes"]["c"]["ci95"]["percent"][0]
+             for k, r in (("sentence", by_sentence), ("document", by_document))}
+    assert width["document"] > 2 * width["sentence"]
+    assert by_document["codes"]["c"]["percent"] == by_sentence["codes"]["c"]["percent"] == 0.8
 
 
 def test_agreement_needs_two_coders():
@@ -96,6 +119,8 @@ def test_agreement_bad_inputs(ingested, tmp_path):
         ingested.import_codings(bad, "x")
     with pytest.raises(ProjectError, match="The coder 'nobody' has no decisions"):
         ingested.codings("nobody")
+    with pytest.raises(InvalidRequestError, match="Unknown bootstrap unit 'weekly'; use --bootstrap sentence or --bootstrap document."):
+        ingested.agreement(["a", "b"], bootstrap="weekly")
 
 
 def test_agreement_import_overlapping_spans_with_both_stances_are_reported(ingested, tmp_path):

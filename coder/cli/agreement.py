@@ -16,6 +16,7 @@ def agreement(
     coders: list[str] = typer.Option(..., "--coders", help="Two or more coders (repeat --coders); 'model' or 'model:<id>' is the model."),
     unit: str = typer.Option("sentence", "--unit", help="sentence, or segment: MAXQDA-style overlap of coded segments (two coders)."),
     overlap: float = typer.Option(0.9, "--overlap", help="With --unit segment: the share two segments must overlap to agree."),
+    bootstrap: str = typer.Option("sentence", "--bootstrap", help="Resample sentences, or whole documents (interviews), for the 95% intervals."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     html_out: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report with plots."),
 ) -> None:
@@ -23,7 +24,7 @@ def agreement(
     from ..agreement_report import agreement_html, agreement_text
 
     with open_project(project) as proj:
-        result = proj.agreement(coders, unit=unit, overlap=overlap)
+        result = proj.agreement(coders, unit=unit, overlap=overlap, bootstrap=bootstrap)
     if html_out is not None:
         html_out.write_text(agreement_html(result), encoding="utf-8")
         typer.echo(f"Wrote {html_out}.", err=True)
