@@ -115,8 +115,7 @@ class TransformerEncoder:
                 # about memory is a bug and is re-raised).
                 if batch == 1 or not isinstance(e, MemoryError) and "memory" not in str(e).lower():
                     raise
-                batch, tokens = batch // 2, tokens and max(tokens // 2, 1)
-
+                batch, tokens = batch // 2, None if tokens is None else max(tokens // 2, 1)
 
     @staticmethod
     def _max_length(model: Any) -> int:
@@ -126,8 +125,9 @@ class TransformerEncoder:
 def use_bf16() -> bool:
     """Encode in bfloat16 where the CPU multiplies it in hardware (AMX); `CODER_BF16=0/1` decides instead.
 
-    On AMX the encoder runs about twice as fast with embeddings equal to fp32 up to cosine 0.9999;
-    without AMX, bfloat16 is emulated and slower, so fp32 stays the default there.
+    On AMX the encoder runs about twice as fast with embeddings equal to fp32 up to cosine 0.9999
+    (scripts/bench_precode.py). Without AMX, bfloat16 matrix products are emulated or run on narrower
+    units, and no gain was measured there, so fp32 stays the default.
     """
     import torch
 
