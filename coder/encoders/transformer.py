@@ -127,7 +127,7 @@ def use_bf16() -> bool:
 
     On AMX the encoder runs about twice as fast with embeddings equal to fp32 up to cosine 0.9999
     (scripts/bench_precode.py). Without AMX, bfloat16 matrix products are emulated or run on narrower
-    units, and no gain was measured there, so fp32 stays the default.
+    units and a gain is not established (no such CPU was at hand to measure), so fp32 stays the default.
     """
     import torch
 
