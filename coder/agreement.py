@@ -22,12 +22,7 @@ BOOTSTRAP = 200
 
 def gwet_ac1(a: np.ndarray, b: np.ndarray) -> float | None:
     """Gwet's AC1 for two binary raters."""
-    if len(a) == 0:
-        return None
-    pa = float(np.mean(a == b))
-    pi = (a.mean() + b.mean()) / 2
-    pe = 2 * pi * (1 - pi)
-    return None if pe == 1 else (pa - pe) / (1 - pe)
+    return _value(_table_stats(_cells(a.astype(bool), b.astype(bool)).sum(0))["ac1"][0])
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -52,12 +47,29 @@ def kripp_alpha(data: np.ndarray) -> float | None:
     return float(krippendorff.alpha(reliability_data=data[:, pairable], level_of_measurement="nominal"))
 
 
-def _prf(a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
-    tp, fp, fn = int((a & b).sum()), int((~a & b).sum()), int((a & ~b).sum())
-    p = tp / (tp + fp) if tp + fp else None
-    r = tp / (tp + fn) if tp + fn else None
-    f = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
-    return {"precision": p, "recall": r, "f1": f}
+def _cells(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each unit's place in the 2x2 table of two binary coders: (n, 4) counts of tp, fp, fn, tn (b against a)."""
+    return np.stack([a & b, ~a & b, a & ~b, ~a & ~b], 1).astype(float)
+
+
+def _table_stats(tables: np.ndarray) -> dict[str, np.ndarray]:
+    """Percent, kappa, AC1, precision, recall and F1 from 2x2 tables (tp, fp, fn, tn; one per row),
+    NaN where a statistic is undefined. One set of formulas for the point estimates and every
+    bootstrap resample."""
+    tp, fp, fn, tn = np.atleast_2d(tables).T
+    n = tp + fp + fn + tn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        po, pa, pb = (tp + tn) / n, (tp + fn) / n, (tp + fp) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        pi = (pa + pb) / 2
+        pe1 = 2 * pi * (1 - pi)
+        return {"percent": po, "kappa": np.where(pe < 1, (po - pe) / (1 - pe), np.nan),
+                "ac1": np.where(pe1 < 1, (po - pe1) / (1 - pe1), np.nan), "precision": tp / (tp + fp),
+                "recall": tp / (tp + fn), "f1": 2 * tp / (2 * tp + fp + fn)}
+
+
+def _value(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def bootstrap_weights(clusters: np.ndarray, rng: np.random.Generator, n_boot: int = BOOTSTRAP) -> tuple[np.ndarray, np.ndarray]:
@@ -75,8 +87,8 @@ def bootstrap_weights(clusters: np.ndarray, rng: np.random.Generator, n_boot: in
 def _bootstrap_ci(a: np.ndarray, b: np.ndarray, clusters: np.ndarray, rng: np.random.Generator) -> dict[str, list[float] | None]:
     """95% percentile intervals for the two-coder statistics over resampled clusters (`bootstrap_weights`).
 
-    All resamples at once: each cluster's 2x2 table times how often it was drawn (same formulas as
-    above). A resample where a statistic is undefined is left out; with fewer than 20 defined
+    All resamples at once: each cluster's 2x2 table times how often it was drawn, through
+    `_table_stats`. A resample where a statistic is undefined is left out; with fewer than 20 defined
     resamples the interval is None. Krippendorff's alpha gets no interval (its reference
     implementation is too slow to run hundreds of times per code).
     """
@@ -84,20 +96,9 @@ def _bootstrap_ci(a: np.ndarray, b: np.ndarray, clusters: np.ndarray, rng: np.ra
     if len(a) == 0:
         return dict.fromkeys(keys)
     labels, W = bootstrap_weights(clusters, rng)
-    member = np.searchsorted(labels, clusters)
-    cells = np.stack([a & b, ~a & b, a & ~b, ~a & ~b], 1).astype(float)  # per unit: tp, fp, fn, tn
     per_cluster = np.zeros((len(labels), 4))
-    np.add.at(per_cluster, member, cells)
-    tp, fp, fn, tn = (W @ per_cluster).T
-    n = tp + fp + fn + tn
-    with np.errstate(divide="ignore", invalid="ignore"):
-        po, pa, pb = (tp + tn) / n, (tp + fn) / n, (tp + fp) / n
-        pe = pa * pb + (1 - pa) * (1 - pb)
-        pi = (pa + pb) / 2
-        pe1 = 2 * pi * (1 - pi)
-        stats = {"percent": po, "kappa": np.where(pe < 1, (po - pe) / (1 - pe), np.nan),
-                 "ac1": np.where(pe1 < 1, (po - pe1) / (1 - pe1), np.nan), "precision": tp / (tp + fp),
-                 "recall": tp / (tp + fn), "f1": 2 * tp / (2 * tp + fp + fn)}
+    np.add.at(per_cluster, np.searchsorted(labels, clusters), _cells(a, b))
+    stats = _table_stats(W @ per_cluster)
     out: dict[str, list[float] | None] = {}
     for key in keys:
         v = stats[key][np.isfinite(stats[key])]
@@ -110,11 +111,12 @@ def _stats(mat: np.ndarray, clusters: np.ndarray, rng: np.random.Generator) -> d
     out: dict[str, Any] = {"alpha": kripp_alpha(mat), "n_units": int((~np.isnan(mat)).all(0).sum())}
     both = (~np.isnan(mat[:2])).all(0)
     a, b = mat[0, both].astype(bool), mat[1, both].astype(bool)
-    out["percent"] = float(np.mean(a == b)) if both.any() else None
+    point = {k: _value(v[0]) for k, v in _table_stats(_cells(a, b).sum(0)).items()}
+    out["percent"] = point["percent"]
     out["kappa"] = cohen_kappa(a, b)
-    out["ac1"] = gwet_ac1(a.astype(int), b.astype(int))
+    out["ac1"] = point["ac1"]
     out["prevalence"] = float((a.mean() + b.mean()) / 2) if both.any() else None
-    out.update(_prf(a, b))
+    out.update({k: point[k] for k in ("precision", "recall", "f1")})
     out["ci95"] = _bootstrap_ci(a, b, clusters[both], rng)
     return out
 
