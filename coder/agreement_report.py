@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .figures import png, pyplot
+from .figures import label_counts, png, pyplot
 
 
 def _curves_png(curves: dict[str, list[dict[str, Any]]], key: str, ylabel: str, target: float) -> str:
@@ -118,10 +118,7 @@ def confusion_png(confusion: dict[str, dict[str, int]], rows: str, columns: str)
     M = np.array([[confusion.get(a, {}).get(b, 0) for b in labels] for a in labels])
     fig, ax = plt.subplots(figsize=(0.45 * len(labels) + 3, 0.4 * len(labels) + 2.5))
     ax.imshow(np.log1p(M), cmap="Blues")
-    for r in range(len(labels)):
-        for c in range(len(labels)):
-            if M[r, c]:
-                ax.text(c, r, int(M[r, c]), ha="center", va="center", fontsize=7, color="white" if M[r, c] > M.max() / 3 else "black")
+    label_counts(ax, M, M > M.max() / 3)  # the colours are log-scaled, so cells darken early
     ax.set_xticks(range(len(labels)), labels, rotation=70, ha="right", fontsize=7)
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xlabel(columns)

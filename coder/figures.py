@@ -24,3 +24,9 @@ def png(fig: Any, dpi: int = 100) -> str:
     fig.savefig(buf, format="png", dpi=dpi)
     pyplot().close(fig)
     return base64.b64encode(buf.getvalue()).decode()
+
+
+def label_counts(ax: Any, counts: Any, dark: Any) -> None:
+    """Write each non-zero count in its heatmap cell, white where ``dark`` says the cell is dark."""
+    for r, c in zip(*counts.nonzero()):
+        ax.text(c, r, int(counts[r, c]), ha="center", va="center", fontsize=7, color="white" if dark[r, c] else "black")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .codebook import Codebook
-from .figures import png, pyplot
+from .figures import label_counts, png, pyplot
 from .score import Scores
 
 VERDICT_DA = {
@@ -72,10 +72,7 @@ def heatmap_png(scores: Scores, codebook: Codebook) -> str:
     ax.imshow(M, cmap="Blues", aspect="auto")
     ax.set_xticks(range(len(codes)), codes, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(informants)), informants, fontsize=9)
-    for r in range(len(informants)):
-        for c in range(len(codes)):
-            if M[r, c]:
-                ax.text(c, r, int(M[r, c]), ha="center", va="center", fontsize=7, color="white" if M[r, c] > M.max() / 2 else "black")
+    label_counts(ax, M, M > M.max() / 2)
     ax.set_title("Coded sentences per informant and evidence code")
     return png(fig, dpi=110)
 
