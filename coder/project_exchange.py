@@ -196,7 +196,7 @@ class ExchangeMixin:
         # Gold verdicts as `score("reviewed", coder=gold)` gives them: the gold stances, the project's sentence counts.
         evidence, counts, _ = self.evidence("reviewed", coder=gold)
         stances = codings_from_evidence(evidence)[0]
-        evaluate = verdict_evaluator([stances.get(r.id, {}) for r in rows], informants, counts, book.code_ids, book,
+        evaluate = verdict_evaluator([stances.get(r.id, {}) for r in rows], informants, counts, book,
                                      ScoringRules.from_mapping(book.scoring))
         curves = simulate(
             X, Y, informants, enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),

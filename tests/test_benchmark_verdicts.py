@@ -52,7 +52,7 @@ def _pool(n: int = 90):
 
 def test_benchmark_verdicts_all_reviewed_is_gold_and_stance_needs_review():
     X, Y, informants, gold, *_ = _pool()
-    evaluate = verdict_evaluator(gold, informants, Counter(informants), CODES, BOOK, RULES)
+    evaluate = verdict_evaluator(gold, informants, Counter(informants), BOOK, RULES)
     everything = evaluate(list(range(len(X))), Y.astype(bool))
     assert everything == {"verdict_agreement": 1.0, "overall_verdict_agreement": 1.0}
     # Perfect codes but nothing reviewed: predicted codes carry "supports", so A's contradicting H2 is missed.
@@ -64,7 +64,7 @@ def test_benchmark_verdicts_all_reviewed_is_gold_and_stance_needs_review():
 
 def test_benchmark_verdicts_along_simulated_curves_reproducible():
     X, Y, informants, gold, base_X, base_Y = _pool()
-    evaluate = verdict_evaluator(gold, informants, Counter(informants), CODES, BOOK, RULES)
+    evaluate = verdict_evaluator(gold, informants, Counter(informants), BOOK, RULES)
     strategies = {"random": lambda s: RandomOrder(s)}
     pts = simulate(X, Y, informants, base_X, base_Y, strategies, seeds=(1,), batch=30, steps=1, evaluate=evaluate)["random seed 1"]
     assert [p["reviewed"] for p in pts] == [0, 30]

@@ -78,19 +78,19 @@ def verdict_evaluator(
     gold: Sequence[Mapping[str, str]],
     informants: Sequence[str],
     informant_sentences: Mapping[str, int],
-    codes: Sequence[str],
     codebook: Codebook,
     rules: ScoringRules,
 ) -> Callable[[list[int], np.ndarray], dict[str, Any]]:
     """An ``evaluate`` for `simulate`: how far the verdicts at each point agree with the gold verdicts.
 
-    Row i carries ``gold[i]`` (code -> stance) once reviewed and the head's predicted codes before,
-    as ``coder score --source all`` would show them. The simulated head has no stance head, so
+    Row i carries ``gold[i]`` (code -> stance) once reviewed and the head's predicted codes (columns
+    in the codebook's code order) before, as ``coder score --source all`` would show them. The simulated head has no stance head, so
     predicted codes take stance "supports", the convention `Project.evidence` uses for a model
     without one: contradicting evidence (gold has it) only counts once its sentence is reviewed.
     Returns ``verdict_agreement`` (informant x hypothesis cells) and ``overall_verdict_agreement``
     (hypothesis verdicts), both 1.0 once every row is reviewed.
     """
+    codes = codebook.code_ids
     informant_of = dict(enumerate(informants))
     target = verdicts(dict(enumerate(gold)), informant_of, informant_sentences, codebook, rules)
 
