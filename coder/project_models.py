@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelNotFoundError, ProjectError
+from .windows import turn_windows
 
 if TYPE_CHECKING:
     from .classify.model import CodeModel
@@ -86,7 +87,8 @@ class ModelsMixin:
         if not rows:
             raise ProjectError(f"{self.path} has no informant sentences to pre-code; ingest transcripts first.")
         questions = self.store.interviewer_questions() if m.context else {}
-        P, contra = m.predict([r.text for r in rows], [questions.get(r.id, "") for r in rows], progress=progress)
+        windows = turn_windows([(r.document_id, r.turn_idx) for r in rows], [r.text for r in rows], m.window) if m.window else None
+        P, contra = m.predict([r.text for r in rows], [questions.get(r.id, "") for r in rows], windows, progress=progress)
         self._register(m)
         self.store.replace_proposals(
             m.id,
@@ -122,18 +124,23 @@ class ModelsMixin:
 
     def decision_examples(self) -> list[Example]:
         """One example per reviewed sentence, from its newest review."""
-        from .training import Example
+        from .training import WINDOW, Example
 
         known = set(self.codebook.code_ids)
         labelled = dict(self.store.labelled_sentences())
         if not labelled:
             return []
         questions = self.store.interviewer_questions()
+        rows = self.store.sentences(documents=sorted({r.document for r in self.store.sentences(ids=list(labelled))}))
+        windows = turn_windows([(r.document_id, r.turn_idx) for r in rows], [r.text for r in rows], WINDOW)
         out = []
-        for r in self.store.sentences(ids=list(labelled)):
+        for r, window in zip(rows, windows):
+            if r.id not in labelled:
+                continue
             codes = frozenset(c for c, ok, _ in labelled[r.id] if ok and c in known)
             stance = next((s for c, ok, s in labelled[r.id] if ok and s), None)
-            out.append(Example(r.text, codes, r.informant or r.document, questions.get(r.id, ""), stance, f"project:{r.document}"))
+            out.append(Example(r.text, codes, r.informant or r.document, questions.get(r.id, ""), stance,
+                               f"project:{r.document}", window))
         return out
 
     def seed_examples(

@@ -17,6 +17,10 @@ from .codebook import Codebook
 from .errors import InputFileError, UnknownCodeError
 from .records import Segment, Transcript
 from .spans import Span, map_spans
+from .windows import turn_windows
+
+# Sentences on each side of a target that examples carry as its passage; a model uses up to this many.
+WINDOW = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,7 @@ class Example:
     context: str = ""
     stance: str | None = None
     source: str = ""
+    window: tuple[str, ...] = ()  # the neighbouring sentences of its turn (coder.windows)
 
 
 def read_seed_jsonl(path: Path, codebook: Codebook, *, skip_unknown: bool = False) -> list[Example]:
@@ -94,7 +99,8 @@ def gold_examples(
             f"{transcript.text[unmatched[0].start:unmatched[0].end][:60]!r}."
         )
     out = []
-    for seg, hits in zip(segments, per_sentence):
+    windows = turn_windows([s.turn for s in segments], [transcript.text[s.start : s.end] for s in segments], WINDOW)
+    for seg, hits, window in zip(segments, per_sentence, windows):
         if transcript.turns[seg.turn].role != "informant":
             continue
         codes = frozenset(c for h in hits for c in h.codes)
@@ -107,6 +113,7 @@ def gold_examples(
                 context=question_before(transcript, seg.turn),
                 stance=stance,
                 source=transcript.source,
+                window=window,
             )
         )
     return out

@@ -41,6 +41,7 @@ class CodeModel:
     head: LinearHead | None = None
     prototypes: np.ndarray | None = None  # (k, d) for zero-shot codes
     context: bool = False
+    window: int = 0  # > 0: features add the mean of up to this many turn neighbours per side
     metrics: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     created: str = ""
@@ -88,13 +89,37 @@ class CodeModel:
         assert self._encoder is not None
         return self._encoder
 
-    def features(self, texts: Sequence[str], contexts: Sequence[str] | None = None, *, encoded: Any = None) -> Any:
-        """Feature rows for sentences; ``encoded`` passes precomputed sentence embeddings."""
-        X = encoded if encoded is not None else self.get_encoder().encode(texts)
-        if not self.context:
-            return X
-        C = self.get_encoder().encode(list(contexts or [""] * len(texts)))
-        return np.hstack([X, CONTEXT_WEIGHT * np.asarray(C)])
+    def features(
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str] | None = None,
+        windows: Sequence[Sequence[str]] | None = None,
+        *,
+        encoded: Any = None,
+    ) -> Any:
+        """Feature rows for sentences; ``encoded`` passes precomputed sentence embeddings.
+
+        With ``window`` the row is [sentence, mean of its turn neighbours] (a sentence alone in
+        its turn, or a quote without a transcript, stands for its own passage); with ``context``
+        the interviewer's question follows.
+        """
+        enc = self.get_encoder()
+        X = encoded if encoded is not None else enc.encode(texts)
+        parts = [X]  # tf-idf rows stay sparse: that encoder takes neither window nor context
+        if self.window:
+            X = np.asarray(X)
+            ws = list(windows) if windows is not None else [()] * len(texts)
+            flat = [t for w in ws for t in w]
+            E = enc.encode(flat) if flat else np.zeros((0, X.shape[1]))
+            W, at = X.copy(), 0
+            for i, w in enumerate(ws):
+                if w:
+                    W[i] = E[at : at + len(w)].mean(0)
+                    at += len(w)
+            parts.append(W)
+        if self.context:
+            parts.append(CONTEXT_WEIGHT * np.asarray(enc.encode(list(contexts or [""] * len(texts)))))
+        return parts[0] if len(parts) == 1 else np.hstack(parts)
 
     def predict_proba_features(self, X: Any, sentence_X: Any = None) -> np.ndarray:
         """Probabilities (n, k); zero-shot columns come from the prototypes on ``sentence_X``."""
@@ -111,15 +136,19 @@ class CodeModel:
                 P[:, missing] = zero_shot_proba(np.asarray(base)[:, : self.prototypes.shape[1]], self.prototypes)[:, missing]
         return P
 
-    def predict_proba(self, texts: Sequence[str], contexts: Sequence[str] | None = None, *, progress: bool = False) -> np.ndarray:
-        return self.predict(texts, contexts, progress=progress)[0]
+    def predict_proba(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None,
+        windows: Sequence[Sequence[str]] | None = None, *, progress: bool = False,
+    ) -> np.ndarray:
+        return self.predict(texts, contexts, windows, progress=progress)[0]
 
     def predict(
-        self, texts: Sequence[str], contexts: Sequence[str] | None = None, *, progress: bool = False
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None,
+        windows: Sequence[Sequence[str]] | None = None, *, progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Code probabilities (n, k) and P(contradicts) per sentence (None without a stance model)."""
         enc = self.get_encoder().encode(texts, progress=progress)
-        X = self.features(texts, contexts, encoded=enc)
+        X = self.features(texts, contexts, windows, encoded=enc)
         return self.predict_proba_features(X, enc), self.predict_contradicts(X)
 
     def predict_contradicts(self, X: Any) -> np.ndarray | None:
@@ -149,7 +178,7 @@ class CodeModel:
         meta: dict[str, Any] = {
             "format": FORMAT, "id": self.id, "kind": self.kind, "encoder": self.encoder,
             "codebook_id": self.codebook_id, "codebook_sha256": self.codebook_sha256, "codes": list(self.codes),
-            "context": self.context, "metrics": self.metrics, "training": self.training, "created": self.created,
+            "context": self.context, "window": self.window, "metrics": self.metrics, "training": self.training, "created": self.created,
             "thresholds": self.threshold_map(), "zero_shot_codes": list(self.zero_shot_codes),
             "default": self.default,
         }
@@ -194,7 +223,7 @@ class CodeModel:
         return cls(
             id=meta["id"], kind=meta["kind"], encoder=meta["encoder"], codebook_id=meta["codebook_id"],
             codebook_sha256=meta["codebook_sha256"], codes=tuple(meta["codes"]), head=head,
-            prototypes=arrays.get("prototypes"), context=meta.get("context", False), metrics=meta.get("metrics", {}),
+            prototypes=arrays.get("prototypes"), context=meta.get("context", False), window=int(meta.get("window", 0)), metrics=meta.get("metrics", {}),
             training=meta.get("training", {}), created=meta.get("created", ""), delta=delta, tfidf=tfidf, path=folder,
             default=bool(meta.get("default", False)),
             stance=(arrays["stance_coef"], float(arrays["stance_intercept"][0])) if "stance_coef" in arrays else None,

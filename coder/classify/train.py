@@ -23,14 +23,17 @@ class TrainSettings:
     """How to train; ``finetune`` trains the encoder first (minutes on a CPU), else only the head."""
 
     encoder: str = "e5-small.v1"
+    contrastive: bool = False  # SetFit-style contrastive fine-tuning of the encoder's top layers first
     finetune: bool = False
     context: bool = False
+    window: int = 0  # turn neighbours per side in the features (coder.windows); 0: the sentence alone
     head: HeadSettings = field(default_factory=HeadSettings)
     finetune_settings: Any = None  # FinetuneSettings; None means its defaults
+    contrastive_settings: Any = None  # ContrastiveSettings; None means its defaults
 
     @property
     def kind(self) -> str:
-        return "finetuned" if self.finetune else "head"
+        return "finetuned" if self.finetune else "contrastive" if self.contrastive else "head"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,21 +86,30 @@ def train_model(
     if enc.trainable:
         enc.fit(texts)  # type: ignore[attr-defined]
         tfidf = enc
-        if settings.context:
-            raise TrainingError("Context features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
+        if settings.context or settings.window:
+            raise TrainingError("Context and turn-window features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
+    notes: list[str] = []
+    if (settings.finetune or settings.contrastive) and (enc.trainable or settings.encoder.endswith("int8.v1")):
+        raise TrainingError(
+            f"{settings.encoder} cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH to fine-tune."
+        )
+    if settings.contrastive:
+        try:
+            enc, delta = _contrastive(enc, texts, Y, settings, progress)
+        except TrainingError as e:  # too few labels: the base encoder and the head still work
+            notes.append(f"{e} The encoder was not fine-tuned; only the head was trained.")
     if settings.finetune:
-        if enc.trainable or settings.encoder.endswith("int8.v1"):
-            raise TrainingError(
-                f"{settings.encoder} cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH with --finetune."
-            )
-        enc, delta = _finetune(enc, texts, Y, groups, settings, progress)
+        enc, more = _finetune(enc, texts, Y, groups, settings, progress)
+        # Supervised training continues from the contrastive encoder: the two deltas add up.
+        delta = {k: (np.float32(0) + (delta or {}).get(k, 0) + more.get(k, 0)).astype(np.float16)
+                 for k in {*(delta or {}), *more}}
     model = CodeModel(
         id=id or model_id(codebook, settings), kind=settings.kind, encoder=settings.encoder,
         codebook_id=codebook.id, codebook_sha256=codebook.sha256, codes=codes, context=settings.context,
-        created=_now(), delta=delta, tfidf=tfidf, _encoder=enc,
+        window=settings.window, created=_now(), delta=delta, tfidf=tfidf, _encoder=enc,
     )
     enc_X = enc.encode(texts, progress=progress)
-    X = model.features(texts, contexts, encoded=enc_X)
+    X = model.features(texts, contexts, [e.window for e in examples], encoded=enc_X)
     # Calibrate on groups that contain uncoded sentences (whole transcripts, project decisions):
     # positive-only sources (quotes, codebook examples) would make every threshold too low.
     natural = {g for g, y in zip(groups, Y) if not y.any()}
@@ -115,10 +127,11 @@ def train_model(
         "examples": len(examples), "coded": int((Y.sum(1) > 0).sum()), "groups": sorted(set(groups)),
         "positives": {c: int(n) for c, n in zip(codes, counts)},
         "sources": sorted({e.source for e in examples if e.source}),
-        "settings": {"encoder": settings.encoder, "finetune": settings.finetune, "context": settings.context,
+        "settings": {"encoder": settings.encoder, "contrastive": settings.contrastive, "finetune": settings.finetune, "context": settings.context,
+                     "window": settings.window,
                      "head": {k: getattr(settings.head, k) for k in settings.head.__dataclass_fields__}},
     }
-    warnings = tuple(
+    warnings = tuple(notes) + tuple(
         f"code '{c}' has only {int(n)} labelled example(s); {settings.head.min_positives} are needed, "
         + ("it is proposed zero-shot from its description until then." if model.prototypes is not None else "it gets no proposals until then.")
         for c, n in zip(codes, counts) if n < settings.head.min_positives
@@ -152,6 +165,21 @@ def _finetune(
 
     from .finetune import apply_delta
 
+    return enc.with_model(apply_delta(copy.deepcopy(model), result.delta)), result.delta
+
+
+def _contrastive(
+    enc: Any, texts: list[str], Y: np.ndarray, settings: TrainSettings, progress: bool
+) -> tuple[Any, dict[str, np.ndarray]]:
+    """Contrastive fine-tuning of the encoder's top layers (SetFit recipe); return it and its delta."""
+    import copy
+
+    from .contrastive import ContrastiveSettings, contrastive_finetune
+    from .finetune import apply_delta
+
+    cs = settings.contrastive_settings or ContrastiveSettings(prefix=getattr(enc, "passage_prefix", ""))
+    model, tokenizer = enc.load()
+    result = contrastive_finetune(model, tokenizer, texts, Y, settings=cs, progress=progress)
     return enc.with_model(apply_delta(copy.deepcopy(model), result.delta)), result.delta
 
 

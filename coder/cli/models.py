@@ -107,7 +107,7 @@ def evaluate(
     else:
         typer.echo("Error: give a project folder or --data FILE.", err=True)
         raise typer.Exit(2)
-    result = {k: v for k, v in result.items() if k not in ("proba", "y")}
+    result = {k: v for k, v in result.items() if k not in ("proba", "thresholds", "y")}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
