@@ -7,6 +7,13 @@ from starlette.testclient import TestClient
 
 from coder.web.app import create_app
 
+BASE = "http://127.0.0.1:8765"
+
+
+def local_client(path, *args, **kwargs) -> TestClient:
+    """A client that talks to the app as its own page does: loopback Host, same-origin Origin."""
+    return TestClient(create_app(path, *args, **kwargs), base_url=BASE, headers={"Origin": BASE})
+
 
 @pytest.fixture
 def client(ingested, seed_file_path):
@@ -14,7 +21,7 @@ def client(ingested, seed_file_path):
 
     ingested.train(TrainSettings(encoder="tfidf.v1"), seed_data=[seed_file_path])
     ingested.precode()
-    return TestClient(create_app(ingested.path, "anna"))
+    return local_client(ingested.path, "anna")
 
 
 def test_web_pages_render(client):
@@ -40,9 +47,9 @@ def test_web_next_decide_progress_and_conflict(client):
         (b"not json", 400, "must be JSON"),
         (b"[1, 2]", 400, "must be a JSON object"),
         (b'{"codes": {}}', 400, "Send sentence_id"),
-        (b'{"sentence_id": 1, "codes": {"h9.x": null}}', 400, "Unknown code 'h9.x'"),
-        (b'{"sentence_id": 1, "codes": {"h1.council": "maybe"}}', 400, "Unknown stance"),
-        (b'{"sentence_id": 1, "codes": ["h1.council"]}', 400, "codes must be an object"),
+        (b'{"sentence_id": 2, "codes": {"h9.x": null}}', 400, "Unknown code 'h9.x'"),
+        (b'{"sentence_id": 2, "codes": {"h1.council": "maybe"}}', 400, "Unknown stance"),
+        (b'{"sentence_id": 2, "codes": ["h1.council"]}', 400, "codes must be an object"),
     ],
 )
 def test_web_bad_requests_are_400_with_one_shape(client, payload, status, message):
@@ -54,13 +61,13 @@ def test_web_bad_requests_are_400_with_one_shape(client, payload, status, messag
 def test_web_undo_across_restart(client, ingested):
     item = client.get("/api/next").json()["item"]
     client.post("/api/decide", json={"sentence_id": item["sentence_id"], "codes": {}, "token": item["token"]})
-    restarted = TestClient(create_app(ingested.path, "anna"))
+    restarted = local_client(ingested.path, "anna")
     r = restarted.post("/api/undo", json={})
     assert r.json()["sentence_id"] == item["sentence_id"] and r.json()["progress"]["reviewed"] == 0
 
 
 def test_web_blind_mode_hides_proposals(ingested, client):
-    blind = TestClient(create_app(ingested.path, "bo", blind=True))
+    blind = local_client(ingested.path, "bo", blind=True)
     item = blind.get("/api/next?strategy=sequential").json()["item"]
     assert item["proposals"] == {} and item["preselected"] == [] and item["model_id"] is None
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+import re
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -18,16 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason="
 ARTIFACTS = REPO / "test-artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(tmp_path, data_dir, seed_file_path):
-    import uvicorn
-
+def server(tmp_path, data_dir, seed_file_path, serve):
     from coder.classify.train import TrainSettings
     from coder.web.app import create_app
 
@@ -35,52 +25,50 @@ def server(tmp_path, data_dir, seed_file_path):
         proj.add_transcripts([data_dir / "lene.txt"])
         proj.train(TrainSettings(encoder="tfidf.v1"), seed_data=[seed_file_path])
         proj.precode()
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(tmp_path / "p", "anna"), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", tmp_path / "p"
-    srv.should_exit = True
-    thread.join(5)
+    return serve(create_app(tmp_path / "p", "anna")), tmp_path / "p"
 
 
-def test_review_keyboard_only_in_chromium(server):
+@pytest.fixture
+def browser():
     from playwright.sync_api import sync_playwright
 
-    url, path = server
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
+        chromium = pw.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"],
         )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(f"{url}/review")
-        sentence = page.get_by_test_id("sentence")
-        sentence.wait_for()
-        first = sentence.inner_text()
-        assert "0 / 5" in page.get_by_test_id("progress").inner_text()
-        toggle = page.get_by_test_id("code-h3.harassment")
-        was = toggle.get_attribute("aria-pressed")
-        page.keyboard.press("2")  # h3.harassment is the second code
-        assert toggle.get_attribute("aria-pressed") != was
-        if toggle.get_attribute("aria-pressed") == "false":
-            page.keyboard.press("2")
-        page.keyboard.press("-")  # contradicts
-        page.keyboard.press("Enter")
-        page.wait_for_function("document.querySelector('[data-testid=progress]').textContent.startsWith('1 /')")
-        page.wait_for_function("t => document.querySelector('[data-testid=sentence]').textContent !== t", arg=first)
-        page.keyboard.press("x")  # no code
-        page.wait_for_function("document.querySelector('[data-testid=progress]').textContent.startsWith('2 /')")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
-        page.keyboard.press("u")  # undo the "no code"
-        page.wait_for_function("document.querySelector('[data-testid=progress]').textContent.startsWith('1 /')")
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+def test_review_keyboard_only_in_chromium(server, browser):
+    from playwright.sync_api import expect
+
+    url, path = server
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(f"{url}/review")
+    sentence = page.get_by_test_id("sentence")
+    sentence.wait_for()
+    first = sentence.inner_text()
+    progress = page.get_by_test_id("progress")
+    expect(progress).to_have_text(re.compile(r"^0 / 5"))
+    toggle = page.get_by_test_id("code-h3.harassment")
+    was = toggle.get_attribute("aria-pressed")
+    page.keyboard.press("2")  # h3.harassment is the second code
+    assert toggle.get_attribute("aria-pressed") != was
+    if toggle.get_attribute("aria-pressed") == "false":
+        page.keyboard.press("2")
+    page.keyboard.press("-")  # contradicts
+    page.keyboard.press("Enter")
+    expect(progress).to_have_text(re.compile(r"^1 /"))
+    expect(sentence).not_to_have_text(first)
+    page.keyboard.press("x")  # no code
+    expect(progress).to_have_text(re.compile(r"^2 /"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
+    page.keyboard.press("u")  # undo the "no code"
+    expect(progress).to_have_text(re.compile(r"^1 /"))
     with Project.open(path) as proj:
         decided = [d for ds in proj.store.decisions_by_sentence().values() for d in ds if d["current"] and d["accepted"]]
         assert ("h3.harassment", "contradicts", "anna") in {(d["code"], d["stance"], d["coder"]) for d in decided}
