@@ -336,3 +336,10 @@ def test_issue_15_7_a_slow_request_does_not_freeze_the_server(serve, ingested, m
     finally:
         release.set()
         slow.join(30)
+
+
+def test_issue_13_11_client_code_never_writes_html():
+    from coder.web.app import HERE
+
+    for js in (HERE / "static").glob("*.js"):
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", js.read_text(encoding="utf-8")), js.name
