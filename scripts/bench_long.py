@@ -47,6 +47,8 @@ def write_long_transcript(path: Path, megabytes: float) -> int:
 def main() -> None:
     from bench_precode import timed
 
+    from coder import Project
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=4.0)
     ap.add_argument("--json", action="store_true")
@@ -57,7 +59,9 @@ def main() -> None:
         proj = tmp_path / "p"
         subprocess.run([*CODER, "init", str(proj)], check=True, capture_output=True)
         ingest = timed([*CODER, "ingest", str(proj), str(tmp_path / "long.txt")])
-        out = {"megabytes": round(size / 1e6, 2), "ingest_s": round(ingest["seconds"], 1)}
+        with Project.open(proj) as opened:
+            sentences = opened.status()["sentences"]
+        out = {"megabytes": round(size / 1e6, 2), "sentences": sentences, "ingest_s": round(ingest["seconds"], 1)}
         for fmt in ("jsonl", "qdpx"):
             r = timed([*CODER, "export", str(proj), "--format", fmt, "--out", str(tmp_path / f"out.{fmt}")])
             out[f"export_{fmt}_s"] = round(r["seconds"], 2)
