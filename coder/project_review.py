@@ -15,7 +15,7 @@ from .errors import InvalidRequestError, ProjectError
 
 if TYPE_CHECKING:
     from .codebook import Codebook
-    from .store import Store
+    from .store import SentenceRow, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +115,7 @@ class ReviewMixin:
         from .review.strategies import get_strategy
 
         book = self.codebook
-        rows = self.store.sentences(ids=[sentence_id])
-        if not rows:
-            raise ProjectError(f"No sentence with id {sentence_id} in {self.path}; reload the page.")
-        s = rows[0]
+        s = self._sentence(sentence_id)
         turn = self.store.turn_of(sentence_id)
         pos, total, before, after = self.store.neighbours(sentence_id)
         P, th, model_id = self._proposal_matrix([sentence_id])
@@ -145,6 +142,12 @@ class ReviewMixin:
             current={c: st for c, ok, st in current if ok}, others=others,
         )
 
+    def _sentence(self, sentence_id: int) -> SentenceRow:
+        rows = self.store.sentences(ids=[sentence_id])
+        if not rows:
+            raise ProjectError(f"No sentence with id {sentence_id} in {self.path}; reload the page.")
+        return rows[0]
+
     def decide(
         self, sentence_id: int, coder: str, codes: Mapping[str, str | None], *, token: int | None = None, source: str = "review"
     ) -> int:
@@ -156,6 +159,8 @@ class ReviewMixin:
         from .errors import ConflictError
 
         book = self.codebook
+        if self._sentence(sentence_id).role != "informant":
+            raise InvalidRequestError(f"Sentence {sentence_id} is the interviewer's; only informant sentences are coded.")
         for c in codes:
             book.code(c)  # raises UnknownCodeError
         bad = {st for st in codes.values() if st not in (None, "supports", "contradicts")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -237,13 +237,27 @@ class Store:
             args.extend(ids)
         sql = (
             "SELECT s.id, d.name AS document, d.id AS document_id, d.informant, s.idx, t.idx AS turn_idx, "
-            "t.speaker, t.role, s.start, s.end, substr(d.text, s.start + 1, s.end - s.start) AS text "
+            "t.speaker, t.role, s.start, s.end "
             "FROM sentences s JOIN turns t ON t.id = s.turn_id JOIN documents d ON d.id = s.document_id"
         )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY d.id, s.idx"
-        return [SentenceRow(**dict(r)) for r in self.conn.execute(sql, args)]
+        rows = self.conn.execute(sql, args).fetchall()
+        texts = self._texts(r["document_id"] for r in rows)
+        return [SentenceRow(**dict(r), text=texts[r["document_id"]][r["start"] : r["end"]]) for r in rows]
+
+    def _texts(self, document_ids: Iterable[int]) -> dict[int, str]:
+        """Each document's text, read once, for slicing offsets in Python.
+
+        Issue 15.7: SQLite's substr() counts characters from the start of the UTF-8 text on every
+        row, so reading a long document's sentences with it was quadratic (147 s for 4 MB).
+        """
+        ids = sorted(set(document_ids))
+        if not ids:
+            return {}
+        rows = self.conn.execute(f"SELECT id, text FROM documents WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return {r["id"]: r["text"] for r in rows}
 
     def counts(self) -> dict[str, int]:
         one = lambda sql: int(self.conn.execute(sql).fetchone()[0])  # noqa: E731
@@ -314,10 +328,8 @@ class Store:
 
     def interviewer_questions(self) -> dict[int, str]:
         """For every sentence id, the text of the last interviewer turn before its turn."""
-        rows = self.conn.execute(
-            "SELECT t.id, t.document_id, t.role, substr(d.text, t.start + 1, t.end - t.start) AS text "
-            "FROM turns t JOIN documents d ON d.id = t.document_id ORDER BY t.document_id, t.idx"
-        ).fetchall()
+        rows = self.conn.execute("SELECT id, document_id, role, start, end FROM turns ORDER BY document_id, idx").fetchall()
+        texts = self._texts(r["document_id"] for r in rows)
         question: dict[int, str] = {}
         last: tuple[int, str] = (-1, "")
         for r in rows:
@@ -325,7 +337,7 @@ class Store:
                 last = (r["document_id"], "")
             question[r["id"]] = last[1]
             if r["role"] == "interviewer":
-                last = (r["document_id"], r["text"])
+                last = (r["document_id"], texts[r["document_id"]][r["start"] : r["end"]])
         out: dict[int, str] = {}
         for s in self.conn.execute("SELECT id, turn_id FROM sentences"):
             out[s["id"]] = question.get(s["turn_id"], "")
@@ -434,34 +446,34 @@ class Store:
         rows = self.conn.execute("SELECT code, accepted, stance FROM decisions WHERE review_id = ?", (rid,))
         return [(r["code"], bool(r["accepted"]), r["stance"]) for r in rows]
 
-    def turn_of(self, sentence_id: int) -> sqlite3.Row:
-        return self.conn.execute(
-            "SELECT t.id, t.idx, t.start, t.end, t.speaker, t.role, s.document_id, "
-            "substr(d.text, t.start + 1, t.end - t.start) AS text "
-            "FROM sentences s JOIN turns t ON t.id = s.turn_id JOIN documents d ON d.id = s.document_id WHERE s.id = ?",
+    def turn_of(self, sentence_id: int) -> dict[str, Any]:
+        row = self.conn.execute(
+            "SELECT t.id, t.idx, t.start, t.end, t.speaker, t.role, s.document_id "
+            "FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE s.id = ?",
             (sentence_id,),
         ).fetchone()
+        text = self._texts([row["document_id"]])[row["document_id"]]
+        return {**dict(row), "text": text[row["start"] : row["end"]]}
 
     def question_for(self, sentence_id: int) -> str:
         """The last interviewer turn before this sentence's turn (one query, for the review page)."""
         row = self.conn.execute(
-            "SELECT substr(d.text, t2.start + 1, t2.end - t2.start) AS text FROM sentences s "
-            "JOIN turns t ON t.id = s.turn_id JOIN documents d ON d.id = s.document_id "
+            "SELECT t2.document_id, t2.start, t2.end FROM sentences s JOIN turns t ON t.id = s.turn_id "
             "JOIN turns t2 ON t2.document_id = t.document_id AND t2.idx < t.idx AND t2.role = 'interviewer' "
             "WHERE s.id = ? ORDER BY t2.idx DESC LIMIT 1",
             (sentence_id,),
         ).fetchone()
-        return row["text"] if row else ""
+        return self._texts([row["document_id"]])[row["document_id"]][row["start"] : row["end"]] if row else ""
 
     def neighbours(self, sentence_id: int) -> tuple[int, int, str, str]:
         """(position in document, sentences in document, text before, text after)."""
         row = self.conn.execute("SELECT document_id, idx FROM sentences WHERE id = ?", (sentence_id,)).fetchone()
         total = self.conn.execute("SELECT COUNT(*) FROM sentences WHERE document_id = ?", (row["document_id"],)).fetchone()[0]
+        text = self._texts([row["document_id"]])[row["document_id"]]
         near = {
-            r["idx"]: r["text"]
+            r["idx"]: text[r["start"] : r["end"]]
             for r in self.conn.execute(
-                "SELECT s.idx, substr(d.text, s.start + 1, s.end - s.start) AS text FROM sentences s "
-                "JOIN documents d ON d.id = s.document_id WHERE s.document_id = ? AND s.idx IN (?, ?)",
+                "SELECT idx, start, end FROM sentences WHERE document_id = ? AND idx IN (?, ?)",
                 (row["document_id"], row["idx"] - 1, row["idx"] + 1),
             )
         }

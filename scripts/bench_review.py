@@ -42,7 +42,8 @@ def latency(n_sentences: int, decisions: int = 60) -> dict:
         run("ingest", str(proj), str(tmp / "corpus"))
         run("train", str(proj), "--encoder", "tfidf.v1")
         run("precode", str(proj))
-        client = TestClient(create_app(proj, "bench", retrain_every=0))
+        base = "http://127.0.0.1:8765"  # the app answers only its own loopback origin
+        client = TestClient(create_app(proj, "bench", retrain_every=0), base_url=base, headers={"Origin": base})
         t0 = time.perf_counter()
         item = client.get("/api/next").json()["item"]
         first = time.perf_counter() - t0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,33 @@ def coder_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     home = tmp_path_factory.mktemp("coder-home")
     monkeypatch.setenv("CODER_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def serve():
+    """Start ASGI apps in real uvicorn servers on free loopback ports; ``serve(app)`` returns the base URL."""
+    import uvicorn
+
+    running = []
+
+    def start(app) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        running.append((srv, thread))
+        for _ in range(200):
+            if srv.started:
+                break
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for srv, thread in running:
+        srv.should_exit = True
+        thread.join(5)
 
 
 @pytest.fixture

@@ -107,3 +107,22 @@ def test_store_disk_full_is_clear_and_rolls_back(tmp_path):
     with pytest.raises(StoreError, match="is full; nothing of this command was saved"):
         store.add_document(big, "second", segs)
     assert store.counts()["documents"] == 1
+
+
+def test_issue_15_7_texts_are_sliced_from_one_read_of_each_document():
+    store = Store(":memory:")
+    t, segs = _transcript()
+    store.add_document(t, "first", segs)
+    store.add_document(_transcript("mette")[0], "second", segs)
+    sql: list[str] = []
+    store.conn.set_trace_callback(sql.append)
+    rows = store.sentences()
+    questions = store.interviewer_questions()
+    turn, question, near = store.turn_of(3), store.question_for(3), store.neighbours(2)
+    store.conn.set_trace_callback(None)
+    # SQLite's substr() walks the UTF-8 text from its start on every row: quadratic on a long document
+    assert not [q for q in sql if "substr(" in q.lower()]
+    assert sum("from documents" in q.lower() for q in sql[:2]) == 1  # sentences(): one read of both texts
+    assert [r.text for r in rows[:3]] == ["Hvorfor?", "Det var truslerne.", "Jeg stoppede."] and len(rows) == 6
+    assert questions[3] == "Hvorfor?" == question and turn["text"] == "Det var truslerne. Jeg stoppede."
+    assert near == (1, 3, "Hvorfor?", "Jeg stoppede.")

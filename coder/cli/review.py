@@ -54,7 +54,8 @@ def score(
 def serve(
     project: Path = PROJECT,
     port: int = typer.Option(8765, help="Port on 127.0.0.1."),
-    coder: str = typer.Option("coder", "--coder", help="Your name as a coder; every decision records it."),
+    coder: str | None = typer.Option(None, "--coder", help="Your name as a coder; every decision records it (default: the first of --coders, else 'coder')."),
+    coders: str = typer.Option("", "--coders", help="Serve several named reviewers, comma-separated (anna,bo); each opens /review?coder=NAME."),
     blind: bool = typer.Option(False, "--blind", help="Hide model proposals (for double-coding a reliability sample)."),
     strategy: str = typer.Option("mixed", help="Queue: mixed (uncertainty + 20% random), uncertainty, margin, focus:<code>, sequential, random."),
     retrain_every: int = typer.Option(10, help="Retrain in the background after this many decisions (0: never)."),
@@ -70,7 +71,9 @@ def serve(
         if s.connect_ex(("127.0.0.1", port)) == 0:
             typer.echo(f"Error: port {port} is in use; pass another, e.g. --port {port + 1}.", err=True)
             raise typer.Exit(1)
-    app_ = create_app(project, coder, blind=blind, strategy=strategy, retrain_every=retrain_every)
+    names = tuple(dict.fromkeys(n.strip() for n in coders.split(",") if n.strip()))
+    coder = coder or (names[0] if names else "coder")
+    app_ = create_app(project, coder, coders=names, blind=blind, strategy=strategy, retrain_every=retrain_every)
     typer.echo(f"Reviewing {project} as {coder}: open http://127.0.0.1:{port}/review (Ctrl+C stops; every decision is saved).")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
 

@@ -1,5 +1,10 @@
 """`create_app(project_path, coder)`: routes call `Project` methods; one error handler.
 
+Handlers that touch SQLite are plain functions, which Starlette runs in its thread pool, so one
+slow request (a long document's queue) never stops the server answering others (issue 15.7).
+The reviewer is the server's ``--coder`` (or one of ``--coders``): a browser cannot record
+decisions under another name, so blind double coding cannot be bypassed (issue 13.12).
+
 Every request opens its own `Project` (SQLite connections are cheap and per-thread), so two tabs
 or two browsers are two writers that SQLite serialises; a stale tab gets a 409, never a silent
 overwrite. The queue per coder and strategy is cached in memory and rebuilt when it runs dry or
@@ -8,14 +13,16 @@ the model changes, so the next item comes without rescoring the whole project.
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -24,6 +31,8 @@ from starlette.templating import Jinja2Templates
 
 from ..errors import CoderError, ConflictError, ProjectError, UnknownCodeError
 from ..project import Project
+from .guard import LocalOnly
+from .payload import as_codes, as_id, read_json
 
 HERE = Path(__file__).parent
 KEYS = "123456789qwertyiopadfghjklzcvbnm"  # x, s and u are commands
@@ -35,14 +44,23 @@ def _status(e: CoderError) -> int:
 
 
 def create_app(
-    project_path: Path, coder: str = "coder", *, blind: bool = False, strategy: str = "mixed", retrain_every: int = 10
+    project_path: Path,
+    coder: str = "coder",
+    *,
+    coders: tuple[str, ...] = (),
+    blind: bool = False,
+    strategy: str = "mixed",
+    retrain_every: int = 10,
 ) -> Starlette:
+    """The review app for one project; decisions are recorded as ``coder`` or, when the client
+    names one, as one of ``coders`` (the reviewers this server was started for)."""
     from ..review.session import Retrainer
 
     project_path = Path(project_path)
     Project.open(project_path).close()  # fail at start-up, not on the first request
     retrainer = Retrainer(project_path, every=retrain_every)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    reviewers = tuple(dict.fromkeys((coder, *coders)))
     # (coder, strategy, document) -> (the model the queue was ordered by, the queue)
     queues: dict[tuple[str, str, str | None], tuple[str | None, list[int]]] = {}
     lock = threading.Lock()
@@ -53,22 +71,24 @@ def create_app(
     def keys_for(codes: tuple[str, ...]) -> dict[str, str]:
         return {c: KEYS[i] for i, c in enumerate(codes) if i < len(KEYS)}
 
-    async def body(request: Request) -> dict[str, Any]:
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise HTTPException(400, "The request body must be JSON.") from None
-        if not isinstance(data, dict):
-            raise HTTPException(400, "The request body must be a JSON object.")
-        return data
-
     def who(request: Request, data: dict[str, Any] | None = None) -> str:
-        name = str((data or {}).get("coder") or request.query_params.get("coder") or coder).strip()
-        if not name or len(name) > 80:
-            raise HTTPException(400, "Give a coder name of 1 to 80 characters.")
-        return name
+        name = (data or {}).get("coder", request.query_params.get("coder"))
+        if name is None or name == "":
+            return coder
+        if name not in reviewers:
+            raise HTTPException(
+                403, f"This server records decisions as {' or '.join(reviewers)} only; "
+                "start it with --coders NAME,NAME to serve several reviewers."
+            )
+        return str(name)
 
-    async def overview(request: Request) -> Response:
+    def chosen_strategy(request: Request) -> str:
+        strat = request.query_params.get("strategy") or strategy
+        if blind and strat.startswith("adjudicate:"):
+            raise HTTPException(403, "This server is blind; adjudicating would show other coders' codes.")
+        return strat
+
+    def overview(request: Request) -> Response:
         with open_project() as proj:
             info = proj.status()
             book = proj.codebook
@@ -81,38 +101,48 @@ def create_app(
              "training": retrainer.status(), "agreement": agreement},
         )
 
-    async def review_page(request: Request) -> Response:
+    def review_page(request: Request) -> Response:
         with open_project() as proj:
             book = proj.codebook
         return templates.TemplateResponse(
             request, "review.html",
-            {"book": book, "keys": keys_for(book.code_ids), "coder": who(request), "blind": blind, "strategy": strategy},
+            {"book": book, "keys": keys_for(book.code_ids), "coder": who(request), "blind": blind,
+             "strategy": chosen_strategy(request)},
         )
 
-    async def codebook_page(request: Request) -> Response:
+    def codebook_page(request: Request) -> Response:
         with open_project() as proj:
             book = proj.codebook
             examples = proj.accepted_examples()
         return templates.TemplateResponse(request, "codebook.html", {"book": book, "examples": examples})
 
-    async def document_page(request: Request) -> Response:
-        name = request.path_params["name"]
+    def document_page(request: Request) -> Response:
+        name, reviewer = request.path_params["name"], who(request)
         with open_project() as proj:
             rows = proj.sentences(documents=[name])
-            coded = proj.coded_sentences(who(request))
+            coded = proj.coded_sentences(reviewer)
+            if blind:  # only the reviewer's own codes
+                mine = proj.store.reviewed_ids(reviewer)
+                coded = {sid: codes for sid, codes in coded.items() if sid in mine}
             book = proj.codebook
-        colours = {c.id: c.colour for c in book.codes}
-        return templates.TemplateResponse(request, "document.html", {"name": name, "rows": rows, "coded": coded, "colours": colours})
+        colour = {c.id: i for i, c in enumerate(book.codes)}
+        return templates.TemplateResponse(request, "document.html", {"name": name, "rows": rows, "coded": coded, "colour": colour})
 
-    async def api_next(request: Request) -> Response:
-        name = who(request)
-        strat = request.query_params.get("strategy") or strategy
+    def colours(request: Request) -> Response:
+        """Code colours as classes (``colour-<index>``): the CSP allows no inline style."""
+        with open_project() as proj:
+            book = proj.codebook
+        css = "".join(f".colour-{i} {{ --c: {c.colour}; }}\n" for i, c in enumerate(book.codes))
+        return Response(css, media_type="text/css", headers={"Cache-Control": "no-store"})
+
+    def api_next(request: Request) -> Response:
+        name, strat = who(request), chosen_strategy(request)
         doc = request.query_params.get("document") or None
-        skip = {int(x) for x in request.query_params.get("skip", "").split(",") if x.strip().isdigit()}
+        skip = {as_id(x, "skip") for x in request.query_params.get("skip", "").split(",") if x}
         wanted = request.query_params.get("sentence")
         with open_project() as proj:
-            if wanted and wanted.isdigit():
-                item = proj.review_item(int(wanted), name, strategy=strat, blind=blind)
+            if wanted:
+                item = proj.review_item(as_id(wanted, "sentence"), name, strategy=strat, blind=blind)
             else:
                 model = proj.store.latest_model()
                 key = (name, strat, doc)
@@ -130,38 +160,48 @@ def create_app(
             progress = proj.progress(name)
         return JSONResponse({"ok": True, "done": False, "item": asdict(item), "progress": progress})
 
-    async def api_decide(request: Request) -> Response:
-        data = await body(request)
+    def decide(request: Request, data: dict[str, Any]) -> Response:
         name = who(request, data)
-        try:
-            sid = int(data["sentence_id"])
-            codes = data.get("codes") or {}
-            token = data.get("token")
-            token = None if token is None else int(token)
-        except (KeyError, TypeError, ValueError):
-            raise HTTPException(400, "Send sentence_id (a number), codes ({code: stance}) and token.") from None
-        if not isinstance(codes, dict):
-            raise HTTPException(400, "codes must be an object mapping code ids to 'supports' or 'contradicts'.")
+        if "sentence_id" not in data:
+            raise HTTPException(400, "Send sentence_id (a number), codes ({code: stance}) and token.")
+        sid = as_id(data["sentence_id"], "sentence_id")
+        token = None if data.get("token") is None else as_id(data["token"], "token", minimum=0)
+        codes = as_codes(data.get("codes"))
         with open_project() as proj:
             rid = proj.decide(sid, name, codes, token=token)
             progress = proj.progress(name)
         retrainer.note_decision()
         return JSONResponse({"ok": True, "review_id": rid, "progress": progress})
 
-    async def api_status(request: Request) -> Response:
+    def status(request: Request) -> Response:
+        name = who(request)
         with open_project() as proj:
             model = proj.store.latest_model()
-            agreement = proj.recent_agreement(who(request))
-            progress = proj.progress(who(request))
+            agreement = proj.recent_agreement(name)
+            progress = proj.progress(name)
         return JSONResponse({"ok": True, "model": model["id"] if model else None, "training": retrainer.status(),
                              "agreement": agreement, "progress": progress})
 
-    async def api_undo(request: Request) -> Response:
-        data = await body(request)
+    def undo(request: Request, data: dict[str, Any]) -> Response:
+        name = who(request, data)
         with open_project() as proj:
-            sid = proj.undo(who(request, data))
-            progress = proj.progress(who(request, data))
+            sid = proj.undo(name)
+            progress = proj.progress(name)
         return JSONResponse({"ok": True, "sentence_id": sid, "progress": progress})
+
+    def with_json(handler: Callable[[Request, dict[str, Any]], Response]) -> Callable[[Request], Awaitable[Response]]:
+        """Read the JSON body here (async), then run the SQLite work in the thread pool."""
+
+        async def endpoint(request: Request) -> Response:
+            return await run_in_threadpool(handler, request, await read_json(request))
+
+        return endpoint
+
+    def error_response(path: str, status: int, message: str) -> Response:
+        if path.startswith("/api/"):
+            return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+        page = templates.get_template("error.html").render(status=status, message=message)  # autoescaped (issue 15.1)
+        return HTMLResponse(page, status_code=status)
 
     async def error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, CoderError):
@@ -173,19 +213,22 @@ def create_app(
 
             traceback.print_exception(exc)
             status, message = 500, "Internal error; the traceback is in the server log."
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
-        return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>Error</title><p>{message}</p>", status_code=status)
+        return error_response(request.url.path, status, message)
 
     routes = [
         Route("/", overview),
         Route("/review", review_page),
         Route("/codebook", codebook_page),
-        Route("/document/{name}", document_page),
+        Route("/colours.css", colours),
+        Route("/document/{name:path}", document_page),
         Route("/api/next", api_next),
-        Route("/api/decide", api_decide, methods=["POST"]),
-        Route("/api/undo", api_undo, methods=["POST"]),
-        Route("/api/status", api_status),
+        Route("/api/decide", with_json(decide), methods=["POST"]),
+        Route("/api/undo", with_json(undo), methods=["POST"]),
+        Route("/api/status", status),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={CoderError: error, HTTPException: error, Exception: error})
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(LocalOnly, refuse=error_response)],
+        exception_handlers={CoderError: error, HTTPException: error, Exception: error},
+    )

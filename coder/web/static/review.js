@@ -8,7 +8,13 @@
   const params = new URLSearchParams(location.search);
   let item = null, selected = new Map(), last = null, skipped = [], busy = false;
 
-  const esc = s => s.replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+  // Interview text only ever goes in as text nodes (textContent), never as HTML (issue 13.11).
+  function el(tag, text, attrs = {}) {
+    const node = document.createElement(tag);
+    node.textContent = text;
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    return node;
+  }
   function say(text) { $("message").textContent = text || ""; }
   function setProgress(p) { $("progress").textContent = `${p.reviewed} / ${p.total} gennemgået`; }
 
@@ -24,12 +30,13 @@
 
   function show(data) {
     setProgress(data.progress);
-    if (data.done) { item = null; $("item").innerHTML = "<p>Alt er gennemgået for denne kø.</p>"; render(); return; }
+    if (data.done) { item = null; $("item").replaceChildren(el("p", "Alt er gennemgået for denne kø.")); render(); return; }
     item = data.item;
     const t = item.turn_text, a = item.start - item.turn_start, b = item.end - item.turn_start;
     $("meta").textContent = `${item.document} · ${item.speaker} · sætning ${item.index + 1} af ${item.total}`;
     $("question").textContent = item.question ? `I: ${item.question}` : "";
-    $("turn").innerHTML = `<span class="context">${esc(t.slice(0, a))}</span><mark data-testid="sentence">${esc(t.slice(a, b))}</mark><span class="context">${esc(t.slice(b))}</span>`;
+    $("turn").replaceChildren(el("span", t.slice(0, a), {class: "context"}), el("mark", t.slice(a, b), {"data-testid": "sentence"}),
+                              el("span", t.slice(b), {class: "context"}));
     $("why").textContent = item.reason ? `Hvorfor denne: ${item.reason}` : "";
     $("model").textContent = item.model_id ? `model ${item.model_id}` : "";
     const current = Object.keys(item.current || {});
