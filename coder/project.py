@@ -308,6 +308,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         proposals = self.store.proposals(model["id"]) if model else {}
         thresholds = model_thresholds(model)
         decisions = self.store.decisions_by_sentence()
+        reviews = self.store.reviews_by_sentence()
         for s in self.store.sentences():
             scores = proposals.get(s.id, {})
             ds = decisions.get(s.id, [])
@@ -323,6 +324,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
                 "proposed": proposed(scores, thresholds),
                 "model": model["id"] if model else None,
                 "decisions": ds,
+                "reviews": reviews.get(s.id, []),
                 "codes": sorted({d["code"] for d in ds if d["accepted"] and d["current"]}),
             }
 

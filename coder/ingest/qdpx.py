@@ -210,7 +210,7 @@ class _Reader:
         ways = {"one character": (lambda i: i, text)}
         if crlf:
             ways["two characters"] = (lambda i: i - bisect_left(crlf, i), raw)
-        named = [(sel, s, e, _squash(sel.get("name"))) for sel, s, e in selections if _squash(sel.get("name"))]
+        named = [(sel, s, e, _squash(sel.get("name"))) for sel, s, e in selections if (sel.get("name") or "").strip()]
         misses = {}
         for way, (_, counted) in ways.items():
             misses[way] = [sel for sel, s, e, n in named if 0 <= s < e <= len(counted) and not _matches(counted[s:e], n)]
@@ -221,9 +221,9 @@ class _Reader:
                         + (f" (checked on {len(named)} selection texts)" if named else " (no selection texts to check; QualCoder's convention)"))
                 return ways[way][0]
         first = min((m[0] for m in misses.values()), key=lambda sel: sel.sourceline)
-        how = "whether a Windows line ending (CRLF) counts as one character or two" if crlf else "with the source's text"
+        how = " whether a Windows line ending (CRLF) counts as one character or two" if crlf else ""
         raise InputFileError(
-            f"{self.path.name}: the selections of source '{name}' do not point at their own text {how} "
+            f"{self.path.name}: the selections of source '{name}' do not point at their own text{how} "
             f"({min(len(m) for m in misses.values())} of {len(named)} differ, first at project.qde line {first.sourceline}); "
             "the offsets cannot be trusted, export the project again from your QDA tool."
         )
@@ -294,11 +294,11 @@ class _Reader:
 
 def _squash(text: str | None) -> str:
     """Whitespace runs as one space: XML turns line breaks in attribute values into spaces."""
-    return " ".join((text or "").split())
+    return re.sub(r"\s+", " ", text or "")
 
 
 def _matches(selected: str, name: str) -> bool:
-    """The selection's name is its text (some tools shorten it: a prefix, maybe with an ellipsis)."""
+    """The selection's name is its text; some tools shorten it (a prefix of 20+ characters, maybe with an ellipsis)."""
     text = _squash(selected)
-    short = name.rstrip(".…").rstrip()
-    return text == name or (len(short) >= 10 and text.startswith(short))
+    short = name.removesuffix("...").removesuffix("…")
+    return text == name or (20 <= len(short) < len(text) and text.startswith(short))
