@@ -141,7 +141,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
 
         project = read_qdpx(path)
         if not project.sources:
-            raise InputFileError(f"{path.name} has no text sources; coder reads text sources only ({', '.join(project.skipped_summary(path)) or 'nothing else found'}).")
+            raise InputFileError(f"{path.name} has no text sources, the only kind coder reads (it holds {project.skipped_kinds() or 'nothing else'}).")
         # Said once per file (on its first document): what the file holds that ingest does not take.
         file_notes = [*project.warnings, *project.skipped_summary(path)]
         if project.codings:

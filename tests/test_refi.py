@@ -197,6 +197,13 @@ def test_refi_out_of_range_selection_is_counted_and_non_utf8_text_is_one_sentenc
         project.add_transcripts([latin])
     assert str(e.value) == (f"latin.qdpx: the text of source 'birgit.txt' (Sources/{g(40)}.txt) is not UTF-8 (byte 0xe5 at offset 30), "
                             "as REFI-QDA requires; export the project again from your QDA tool.")
+    with zipfile.ZipFile(tmp_path / "qde.qdpx", "w") as z:  # the project.qde itself in Latin-1
+        z.writestr("project.qde", xml.encode("latin-1"))
+    with pytest.raises(InputFileError, match=rf"^qde.qdpx: project.qde is not well-formed XML \(line {line_of(xml, 'Byråd')}\); export the project again.$"):
+        project.add_transcripts([tmp_path / "qde.qdpx"])
+    pdf_only = xml[: xml.index("<TextSource")] + xml[xml.index("<PDFSource") :]
+    with pytest.raises(InputFileError, match=r"pdf.qdpx has no text sources, the only kind coder reads \(it holds 1 PDF area codings, "):
+        project.add_transcripts([write_qdpx(tmp_path / "pdf.qdpx", pdf_only)])
 
 
 def test_refi_round_trip_keeps_codes_stances_coders_and_verdicts(ingested, tmp_path):

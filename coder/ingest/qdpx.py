@@ -24,6 +24,7 @@ import re
 import zipfile
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,12 @@ class QdpxProject:
     warnings: list[str] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # what coder does not import -> count
 
+    def skipped_kinds(self) -> str:
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(self.skipped.items()))
+
     def skipped_summary(self, path: Path) -> list[str]:
         """One line counting every skipped kind, or none."""
-        if not self.skipped:
-            return []
-        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.skipped.items()))
-        return [f"{path.name}: not imported (coder reads text sources, their codings and cases): {kinds}"]
+        return [f"{path.name}: not imported (coder reads text sources, their codings and cases): {self.skipped_kinds()}"] if self.skipped else []
 
 
 def read_qdpx(path: Path) -> QdpxProject:
@@ -204,10 +205,10 @@ class _Reader:
                                     f"(first at project.qde line {outside[0]}); skipped")
         return name
 
-    def _convention(self, name: str, raw: str, text: str, selections: list[tuple[Any, int, int]]) -> Any:
+    def _convention(self, name: str, raw: str, text: str, selections: list[tuple[Any, int, int]]) -> Callable[[int], int]:
         """The offset map (raw offset -> offset in the LF text) under which selections match their names."""
-        crlf = [i for i in range(len(raw) - 1) if raw[i] == "\r" and raw[i + 1] == "\n"] if "\r\n" in raw else []
-        ways = {"one character": (lambda i: i, text)}
+        crlf = [m.start() for m in re.finditer("\r\n", raw)]
+        ways: dict[str, tuple[Callable[[int], int], str]] = {"one character": (lambda i: i, text)}
         if crlf:
             ways["two characters"] = (lambda i: i - bisect_left(crlf, i), raw)
         named = [(sel, s, e, _squash(sel.get("name"))) for sel, s, e in selections if (sel.get("name") or "").strip()]
