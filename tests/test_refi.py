@@ -306,3 +306,17 @@ def test_refi_stance_synonyms_are_read_everywhere_and_anything_else_is_refused(i
     assert not ingested.store.reviewed_ids("bo")  # refused before anything is written
     ingested.decide(rows[0].id, "cy", {"h3.family": "modsiger"})
     assert ingested.store.current_decisions(rows[0].id, "cy") == [("h3.family", True, "contradicts")]
+
+
+def test_refi_export_users_are_the_coders_people_first(tmp_path):
+    from lxml import etree
+
+    from coder.codebook import load_codebook
+    from coder.export.qdpx import Coded, Source, build_project
+
+    book = load_codebook(DATA / "mini-codebook.yaml")
+    coded = [Coded("a", 0, 3, "h1.council", u) for u in ("zed", "model:m1", "anna")]
+    root = etree.fromstring(build_project(book, [Source("a", "Hej med dig", None, {})], coded, name="p"))
+    assert [u.get("name") for u in root.iter(f"{{{NS}}}User")] == ["anna", "zed", "model:m1"]
+    empty = etree.fromstring(build_project(book, [Source("a", "Hej", None, {})], [], name="p"))
+    assert empty.find(f"{{{NS}}}Users") is None  # no placeholder user

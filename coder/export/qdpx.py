@@ -57,7 +57,8 @@ def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence
     E = lambda tag, **attrs: etree.Element(f"{{{NS}}}{tag}", {k: str(v) for k, v in attrs.items()}, nsmap={None: NS})  # noqa: E731
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     project = E("Project", name=name, origin="coder", creationDateTime=now)
-    users = sorted({c.user for c in coded})
+    # QualCoder makes the first User its current coder: people first, model users last.
+    users = sorted({c.user for c in coded}, key=lambda u: (u.startswith("model:"), u))
     if users:  # the schema wants at least one User inside Users
         el = etree.SubElement(project, f"{{{NS}}}Users")
         for u in users:
