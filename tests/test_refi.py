@@ -171,6 +171,8 @@ def test_refi_offsets_that_match_neither_convention_are_refused_with_the_line(pr
 
 
 def test_refi_stance_and_code_errors_name_the_line_in_the_xml(project, tmp_path):
+    memo = write_qdpx(tmp_path / "memo.qdpx", qualcoder_xml(descriptions={1: "Chikane: ikke helt sikker"}))
+    assert "2 coding memos" in "\n".join(project.add_transcripts([memo]).warnings)  # several words after a code: a memo
     xml = qualcoder_xml(descriptions={1: "h3.harassment: måske"})
     path = write_qdpx(tmp_path / "p.qdpx", xml)
     with pytest.raises(CoderError, match=rf"p.qdpx, project.qde line {line_of(xml, g(101))}: Unknown stance 'måske'"):

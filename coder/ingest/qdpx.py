@@ -14,8 +14,8 @@ when neither does, the file is refused.
 
 Stance: the selection's Description (QualCoder's coding memo) carries it, as coder writes it
 (``"h3.family: contradicts"``, parts joined by ``;``) or as a bare stance word for all codings of
-the selection (``contradicts``, ``modsiger``; see `coder.stance`). Any other Description is a
-coding memo: counted as skipped, the coding supports.
+the selection (``contradicts``, ``modsiger``; see `coder.stance`). One unknown word after a code
+is refused; any other Description is a coding memo: counted as skipped, the coding supports.
 """
 
 from __future__ import annotations
@@ -246,18 +246,22 @@ class _Reader:
             self.project.codings.append(QdpxCoding(source, start, end, code_id, name, user, stance, coding.sourceline))
 
     def _stances(self, sel: Any, keys: set[str]) -> tuple[dict[str, str | None], str | None]:
-        """(code id or name -> stance, stance for every coding) from the selection's Description."""
+        """(code id or name -> stance, stance for every coding) from the selection's Description.
+
+        ``"<code>: <one word>"`` must be a stance (a typo is refused, not read as "supports");
+        ``"<code>: proposed, score ..."`` is a model proposal; several words after the code are a memo.
+        """
         per_code: dict[str, str | None] = {}
         bare = None
         memo = False
         for part in (p.strip() for p in (sel.findtext(f"{self.ns}Description") or "").split(";")):
             m = re.fullmatch(r"([^:]+):(.*)", part, re.S)
+            value = m.group(2).strip() if m else ""
             if not part:
                 continue
             elif is_stance(part):
                 bare = parse_stance(part, self.at(sel))
-            elif m and m.group(1).strip() in keys:
-                value = m.group(2).strip()
+            elif m and m.group(1).strip() in keys and (is_stance(value) or len(value.split()) == 1 or value.startswith("proposed")):
                 per_code[m.group(1).strip()] = None if value.startswith("proposed") else parse_stance(value, self.at(sel))
             else:
                 memo = True
