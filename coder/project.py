@@ -140,12 +140,21 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         from .ingest.qdpx import read_qdpx
 
         project = read_qdpx(path)
+        if not project.sources:
+            raise InputFileError(f"{path.name} has no text sources, the only kind coder reads (it holds {project.skipped_kinds() or 'nothing else'}).")
+        # Said once per file (on its first document): what the file holds that ingest does not take.
+        file_notes = [*project.warnings, *project.skipped_summary(path)]
+        if project.codings:
+            file_notes.append(f"{path.name}: its {len(project.codings)} codings are not read by ingest; "
+                              f"import them with 'coder import-codings DIR {path.name} --coder NAME --user USER'")
         out = []
         for name, text in project.sources.items():
             split = find_turns(text, interviewer=interviewer)
-            warnings = tuple(f"{path.name}/{name}: {w}" for w in (*split.warnings, *project.skipped))
-            out.append(Transcript(Path(name).stem, text, split.turns, split.informant or Path(name).stem,
-                                  {**{k.lower(): v for k, v in split.header.items()}, "format": "qdpx"}, f"{path}#{name}", warnings))
+            case, variables = project.cases.get(name, (None, {}))
+            warnings = tuple(f"{path.name}/{name}: {w}" for w in split.warnings) + tuple(file_notes if not out else ())
+            meta = {**{k.lower(): v for k, v in split.header.items()}, **variables, "format": "qdpx"}
+            out.append(Transcript(Path(name).stem, text, split.turns, case or split.informant or Path(name).stem,
+                                  meta, f"{path}#{name}", warnings))
         return out
 
     def add_transcripts(self, paths: Sequence[Path], **options: Any) -> IngestReport:
@@ -299,6 +308,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         proposals = self.store.proposals(model["id"]) if model else {}
         thresholds = model_thresholds(model)
         decisions = self.store.decisions_by_sentence()
+        reviews = self.store.reviews_by_sentence()
         for s in self.store.sentences():
             scores = proposals.get(s.id, {})
             ds = decisions.get(s.id, [])
@@ -314,6 +324,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
                 "proposed": proposed(scores, thresholds),
                 "model": model["id"] if model else None,
                 "decisions": ds,
+                "reviews": reviews.get(s.id, []),
                 "codes": sorted({d["code"] for d in ds if d["accepted"] and d["current"]}),
             }
 

@@ -26,19 +26,19 @@ class ImportReport:
     problems: tuple[str, ...] = ()
 
 
-def _read_span_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, row) from a JSONL or CSV span file; bad JSON names its line."""
+def _read_span_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) from a JSONL or CSV span file, where = "line N"; bad JSON names its line."""
     import csv
 
     from .jsonl import read_jsonl
 
     if path.suffix.lower() != ".csv":
-        return read_jsonl(path)
+        return [(f"line {n}", r) for n, r in read_jsonl(path)]
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InputFileError(f"{path} cannot be read as UTF-8 text; check the path and re-save it as UTF-8.") from e
-    return [(i, dict(r)) for i, r in enumerate(csv.DictReader(text.splitlines()), start=2)]
+    return [(f"line {i}", dict(r)) for i, r in enumerate(csv.DictReader(text.splitlines()), start=2)]
 
 
 class ExchangeMixin:
@@ -50,26 +50,31 @@ class ExchangeMixin:
     path: Path
 
     # -- manual codings and agreement -------------------------------------------------------------
-    def _qdpx_span_rows(self, path: Path, user: str | None) -> list[tuple[int, dict[str, Any]]]:
-        """Codings of a .qdpx (of one user, or all) as span rows; codes matched by id, then label."""
+    def _qdpx_span_rows(self, path: Path, user: str | None) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+        """Codings of a .qdpx (of one user, or all) as span rows with their stance, and what the
+        file holds that is not imported; codes matched by id, then label."""
         from .ingest.qdpx import read_qdpx
 
         project = read_qdpx(path)
         by_label = {c.label: c.id for c in self.codebook.codes}
         rows = []
-        for i, c in enumerate(project.codings, start=1):
+        for c in project.codings:
             if user and c.user != user:
                 continue
             code = c.code_id if c.code_id in self.codebook.code_ids else by_label.get(c.code_name, c.code_name)
             text = project.sources[c.source]
-            rows.append((i, {"document": Path(c.source).stem, "start": c.start, "end": c.end, "codes": [code], "text": text[c.start : c.end]}))
+            rows.append((f"project.qde line {c.line}", {"document": Path(c.source).stem, "start": c.start, "end": c.end,
+                                                        "codes": [code], "stance": c.stance, "text": text[c.start : c.end]}))
+        users = sorted({c.user for c in project.codings})
         if user and not rows:
-            users = sorted({c.user for c in project.codings})
             raise ProjectError(f"{path.name} has no codings by user '{user}'; its users are: {', '.join(users) or 'none'}.")
-        return rows
+        merged = [] if user or len(users) < 2 else [
+            f"{path.name} holds codings by {len(users)} users ({', '.join(users)}), imported together; pass --user to import one"]
+        return rows, [*project.warnings, *project.skipped_summary(path), *merged]
 
     def import_codings(self, path: Path, coder: str, *, skip_unknown: bool = False, user: str | None = None) -> ImportReport:
-        """Import coded spans (JSONL or CSV: document, start, end, codes, optional stance/text) as a coder.
+        """Import coded spans (JSONL or CSV: document, start, end, codes, optional stance/text; or the
+        codings of a .qdpx) as a coder. Stances are read by `coder.stance.parse_stance`.
 
         Spans map onto sentences by the rule in `coder.spans`; every informant sentence of a
         document named in the file gets a decision (no span = "no code"). Spans outside the text,
@@ -77,38 +82,43 @@ class ExchangeMixin:
         codes fail unless ``skip_unknown``. One transaction for the whole file.
         """
         from .spans import Span, map_spans
+        from .stance import parse_stance
 
-        rows = self._qdpx_span_rows(Path(path), user) if Path(path).suffix.lower() == ".qdpx" else _read_span_rows(Path(path))
+        path = Path(path)
+        problems: list[str] = []
+        if path.suffix.lower() == ".qdpx":
+            rows, problems = self._qdpx_span_rows(path, user)
+        else:
+            rows = _read_span_rows(path)
         book = self.codebook
         known = set(book.code_ids)
-        problems: list[str] = []
         by_doc: dict[str, list[Span]] = {}
-        for n, r in rows:
+        for where, r in rows:
+            stance = parse_stance(r.get("stance"), f"{path.name}, {where}")
             doc = str(r.get("document", ""))
             text = self.store.document_text(doc)
             if text is None:
-                problems.append(f"line {n}: no document named '{doc}'")
+                problems.append(f"{where}: no document named '{doc}'")
                 continue
             try:
                 start, end = int(r["start"]), int(r["end"])
             except (KeyError, TypeError, ValueError):
-                problems.append(f"line {n}: start and end must be numbers")
+                problems.append(f"{where}: start and end must be numbers")
                 continue
             if not 0 <= start < end <= len(text):
-                problems.append(f"line {n}: span {start}-{end} lies outside '{doc}' (length {len(text)})")
+                problems.append(f"{where}: span {start}-{end} lies outside '{doc}' (length {len(text)})")
                 continue
             if r.get("text") and text[start:end] != r["text"]:
-                problems.append(f"line {n}: the text at {start}-{end} in '{doc}' is not the span's text")
+                problems.append(f"{where}: the text at {start}-{end} in '{doc}' is not the span's text")
                 continue
             codes = r.get("codes") or []
             if isinstance(codes, str):
                 codes = [c.strip() for c in codes.replace(";", ",").split(",") if c.strip()]
             unknown = [c for c in codes if c not in known]
             if unknown and not skip_unknown:
-                raise UnknownCodeError(f"{path}, line {n}: unknown code {', '.join(unknown)}; fix it or pass --skip-unknown.")
+                raise UnknownCodeError(f"{path}, {where}: unknown code {', '.join(unknown)}; fix it or pass --skip-unknown.")
             if unknown:
-                problems.append(f"line {n}: skipped unknown code {', '.join(unknown)}")
-            stance = r.get("stance") if r.get("stance") in ("supports", "contradicts") else None
+                problems.append(f"{where}: skipped unknown code {', '.join(unknown)}")
             by_doc.setdefault(doc, []).append(Span(start, end, tuple(c for c in codes if c in known), stance))
         decided = 0
         with self.store.atomic():

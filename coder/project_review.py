@@ -157,15 +157,14 @@ class ReviewMixin:
         since, `ConflictError` is raised and nothing is written.
         """
         from .errors import ConflictError
+        from .stance import parse_stance
 
         book = self.codebook
         if self._sentence(sentence_id).role != "informant":
             raise InvalidRequestError(f"Sentence {sentence_id} is the interviewer's; only informant sentences are coded.")
         for c in codes:
             book.code(c)  # raises UnknownCodeError
-        bad = {st for st in codes.values() if st not in (None, "supports", "contradicts")}
-        if bad:
-            raise InvalidRequestError(f"Unknown stance {', '.join(map(str, bad))}; use supports or contradicts.")
+        codes = {c: parse_stance(st, f"code {c}") for c, st in codes.items()}
         if not coder.strip():
             raise InvalidRequestError("A coder name is needed for every decision; pass --coder NAME.")
         if token is not None and self.store.latest_review_id(sentence_id, coder) != token:

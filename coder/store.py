@@ -326,6 +326,26 @@ class Store:
             )
         return out
 
+    def reviews_by_sentence(self) -> dict[int, list[dict[str, Any]]]:
+        """Every review that is not undone, per sentence: coder, time, accepted codes (empty for
+        "no code") and whether it is that coder's latest, so a "no code" review stays visible."""
+        rows = self.conn.execute(
+            """
+            SELECT r.sentence_id, r.coder, r.created,
+                   (SELECT group_concat(d.code, char(31)) FROM decisions d WHERE d.review_id = r.id AND d.accepted = 1) AS codes,
+                   r.id = (SELECT MAX(r2.id) FROM reviews r2 WHERE r2.sentence_id = r.sentence_id
+                           AND r2.coder = r.coder AND r2.undone = 0) AS current
+            FROM reviews r WHERE r.undone = 0 ORDER BY r.id
+            """
+        )
+        out: dict[int, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["sentence_id"], []).append(
+                {"coder": r["coder"], "time": r["created"], "codes": sorted(r["codes"].split("\x1f")) if r["codes"] else [],
+                 "current": bool(r["current"])}
+            )
+        return out
+
     def interviewer_questions(self) -> dict[int, str]:
         """For every sentence id, the text of the last interviewer turn before its turn."""
         rows = self.conn.execute("SELECT id, document_id, role, start, end FROM turns ORDER BY document_id, idx").fetchall()

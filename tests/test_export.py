@@ -34,7 +34,9 @@ def test_export_qdpx_validates_and_offsets_point_at_the_sentences(ingested, tmp_
     sel = root.find(f".//{{{NS}}}PlainTextSelection")
     start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
     assert text[start:end] == ingested.review_item(queue[0], "anna").text
-    assert len(sel.findall(f"{{{NS}}}Coding")) == 2
+    same = [x for x in root.iter(f"{{{NS}}}PlainTextSelection") if (x.get("startPosition"), x.get("endPosition")) == (str(start), str(end))]
+    assert [len(x.findall(f"{{{NS}}}Coding")) for x in same] == [1, 1]  # one selection per coding
+    assert sel.get("name") == text[start:end]
     assert [c.get("isCodable") for c in root.find(f".//{{{NS}}}Codes")] == ["false", "false"]  # groups are parents
     assert root.find(f".//{{{NS}}}Case").get("name") == "Lene Kristoffersen"
 
@@ -95,7 +97,7 @@ def test_export_qdpx_bad_inputs(ingested, tmp_path):
     bad = tmp_path / "bad.qdpx"
     with zipfile.ZipFile(bad, "w") as z:
         z.writestr("project.qde", f'<Project xmlns="{NS}"><Sources><TextSource guid="x"/></Sources></Project>')
-    with pytest.raises(InputFileError, match=r"does not follow the REFI-QDA schema \(line 1:"):
+    with pytest.raises(InputFileError, match=r"bad.qdpx, project.qde line 1: the text of source 'x' \(no plainTextPath\) is missing"):
         ingested.add_transcripts([bad])
     _reviewed(ingested)
     ingested.export_qdpx(tmp_path / "ok.qdpx")
@@ -136,7 +138,7 @@ def test_export_qdpx_hand_built_with_nested_codes_case_and_missing_source(ingest
         z.writestr("project.qde", xml)
     with Project.init(tmp_path / "p2", REPO / "tests" / "data" / "mini-codebook.yaml") as proj:
         report = proj.add_transcripts([path])
-        assert any("foto.png (picture: not supported, skipped)" in w for w in report.warnings)
+        assert any("not imported (coder reads text sources, their codings and cases): 1 picture sources" in w for w in report.warnings)
         proj.import_codings(path, "birgit", user="Birgit")
         coded = {r.text: proj.codings("birgit")[r.id] for r in proj.sentences(role="informant")}
         assert coded["Byrådet var umuligt."] == {"h1.council"} and coded["Jeg fik trusler."] == {"h3.harassment"}
@@ -162,3 +164,22 @@ def test_export_qdc_round_trip_keeps_ids_colours_and_groups(tmp_path, runner, da
     assert [(c.id, c.label, c.group, c.colour, c.description) for c in back.codes] == [
         (c.id, c.label, c.group, c.colour, c.description) for c in orig.codes]
     assert [g.id for g in back.groups] == [g.id for g in orig.groups]
+
+
+def test_export_jsonl_reviews_tell_no_code_from_unreviewed(ingested, tmp_path):
+    import json
+
+    queue = _reviewed(ingested)  # anna: codes on the first sentence, "no code" on the second
+    ingested.decide(queue[1], "bo", {"h3.family": "supports"})
+    ingested.decide(queue[1], "bo", {})  # bo changes his mind: the older review is kept, not current
+    ingested.export_jsonl(tmp_path / "e.jsonl")
+    rows = {r["text"]: r for r in map(json.loads, (tmp_path / "e.jsonl").read_text(encoding="utf-8").splitlines())}
+    first, second, third = (rows[ingested.review_item(q, "x").text] for q in queue[:3])
+    strip = lambda r: [{k: v for k, v in x.items() if k != "time"} for x in r["reviews"]]  # noqa: E731
+    assert strip(first) == [{"coder": "anna", "codes": ["h3.family", "h3.harassment"], "current": True}]
+    # anna's "no code" review has no decision row: only `reviews` shows it.
+    assert [(d["coder"], d["code"], d["current"]) for d in second["decisions"]] == [("bo", "h3.family", False)]
+    assert strip(second) == [{"coder": "anna", "codes": [], "current": True}, {"coder": "bo", "codes": ["h3.family"], "current": False},
+                             {"coder": "bo", "codes": [], "current": True}]
+    assert third["reviews"] == [] and third["codes"] == []  # unreviewed
+    assert all(isinstance(x["time"], str) and x["time"] for x in first["reviews"] + second["reviews"])

@@ -85,7 +85,7 @@ def test_project_export_jsonl_contract(ingested, tmp_path):
     rows = [json.loads(l) for l in out.read_text(encoding="utf-8").splitlines()]
     assert n == len(rows) == len(ingested.sentences())
     assert set(rows[0]) == {"document", "informant", "speaker", "role", "start", "end", "text",
-                            "proposals", "proposed", "model", "decisions", "codes"}
+                            "proposals", "proposed", "model", "decisions", "reviews", "codes"}
     assert rows[1]["text"] == "Det var truslerne." and rows[1]["role"] == "informant"
 
 

@@ -33,7 +33,7 @@ def export(
 @command(name="import-codings")
 def import_codings(
     project: Path = PROJECT,
-    file: Path = typer.Argument(..., help="JSONL or CSV with document, start, end, codes (primary first), optional stance and text.", show_default=False),
+    file: Path = typer.Argument(..., help="JSONL or CSV with document, start, end, codes (primary first), optional stance (supports/contradicts or a synonym) and text; or a .qdpx.", show_default=False),
     coder: str = typer.Option(..., "--coder", help="Name of the coder these codings belong to."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Skip unknown codes instead of failing."),
     user: str | None = typer.Option(None, "--user", help="For .qdpx: import only this user's codings."),

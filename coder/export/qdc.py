@@ -1,14 +1,16 @@
 """REFI-QDA codebook exchange (.qdc): codes with hierarchy, colours and descriptions.
 
 Export: groups become non-codable parent codes, codes their children (the code id leads the
-description as ``[id]`` so a re-import keeps ids). Import: parents become groups, codable codes
-become codes; the result is codebook YAML that `coder codebook check` accepts.
+description as ``[id]`` so a re-import keeps ids). Import: non-codable codes become groups,
+codable codes become codes in their nearest group; the result is codebook YAML that
+`coder codebook check` accepts.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,37 +41,59 @@ def _slug(name: str) -> str:
 
 
 def qdc_to_yaml(path: Path, codebook_id: str) -> str:
-    """Codebook YAML from a .qdc (or a project.qde's CodeBook); hypotheses are left for the user to add."""
+    """Codebook YAML from a .qdc (or a project.qde's CodeBook); hypotheses are left for the user to add.
+
+    The hierarchy is kept as far as codebook YAML can hold it: a non-codable code is a group (a
+    non-codable one inside it becomes its own group, labelled "Parent / Child"); a codable code
+    belongs to the group of its nearest non-codable ancestor, or, at the top, is a group of its own.
+    Ids come from a leading ``[id]`` in the description (as coder writes them), else from the
+    names along the path (``h3.chikane.trusler``); an id that is taken gets ``_2``, ``_3``.
+    """
     from lxml import etree
 
     try:
-        root = etree.parse(str(path)).getroot()
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
     except (OSError, etree.XMLSyntaxError) as e:
         raise InputFileError(f"{path.name} is not a readable .qdc codebook ({e}).") from e
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    groups, codes = [], []
-
-    def split(desc: str) -> tuple[str | None, str]:
-        m = re.match(r"\[([a-z0-9_.]+)\]\s*(.*)", desc or "", re.S)
-        return (m.group(1), m.group(2)) if m else (None, desc or "")
-
-    top = root.find(f"{ns}Codes")
+    top = root.find(f".//{ns}Codes")
     if top is None:
         raise InputFileError(f"{path.name} has no <Codes>; it is not a REFI-QDA codebook.")
-    for parent in top.findall(f"{ns}Code"):
-        children = parent.findall(f"{ns}Code")
-        gid, gdesc = split(parent.findtext(f"{ns}Description") or "")
-        gid = gid or _slug(parent.get("name", ""))
-        if not children:  # a top-level codable code: its own group
-            children, gdesc = [parent], ""
-        groups.append({"id": gid, "label": parent.get("name") or gid, "description": gdesc})
-        for c in children:
-            for leaf in [c] if c is parent else list(c.iter(f"{ns}Code")):  # iter() includes c and nested codes
-                cid, desc = split(leaf.findtext(f"{ns}Description") or "")
-                entry = {"id": cid or f"{gid}.{_slug(leaf.get('name', ''))}", "label": leaf.get("name"), "group": gid,
-                         "description": desc or leaf.get("name")}
-                if leaf.get("color"):
-                    entry["colour"] = leaf.get("color") if len(leaf.get("color")) == 7 else None
-                codes.append({k: v for k, v in entry.items() if v})
+    groups: list[dict[str, str]] = []
+    codes: list[dict[str, str]] = []
+    taken: dict[str, set[str]] = {"group": set(), "code": set()}  # group ids and code ids may coincide
+
+    def split(el: Any) -> tuple[str | None, str]:
+        m = re.match(r"\[([a-z0-9_.]+)\]\s*(.*)", el.findtext(f"{ns}Description") or "", re.S)
+        return (m.group(1), m.group(2).strip()) if m else (None, (el.findtext(f"{ns}Description") or "").strip())
+
+    def unique(wanted: str, kind: str) -> str:
+        out, k = wanted, 2
+        while out in taken[kind]:
+            out, k = f"{wanted}_{k}", k + 1
+        taken[kind].add(out)
+        return out
+
+    def walk(el: Any, prefix: str | None, group: dict[str, str] | None) -> None:
+        name = el.get("name") or el.get("guid") or "code"
+        own, desc = split(el)
+        wanted = own or (f"{prefix}.{_slug(name)}" if prefix else _slug(name))
+        if el.get("isCodable", "true") == "false":
+            group = {"id": unique(wanted, "group"), "label": f"{group['label']} / {name}" if group else name, "description": desc}
+            groups.append(group)
+            ident = group["id"]
+        else:
+            ident = unique(wanted, "code")
+            if group is None:  # a codable code at the top: a group of its own
+                group = {"id": unique(ident, "group"), "label": name, "description": ""}
+                groups.append(group)
+            colour = el.get("color") or ""
+            codes.append({k: v for k, v in {"id": ident, "label": name, "group": group["id"], "description": desc or name,
+                                            "colour": colour if re.fullmatch(r"#[0-9a-fA-F]{6}", colour) else None}.items() if v})
+        for child in el.findall(f"{ns}Code"):
+            walk(child, ident, group)
+
+    for el in top.findall(f"{ns}Code"):
+        walk(el, None, None)
     data = {"id": codebook_id, "version": 1, "title": codebook_id, "groups": groups, "codes": codes, "hypotheses": []}
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

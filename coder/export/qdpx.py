@@ -1,10 +1,15 @@
 """REFI-QDA project export (.qdpx: a ZIP with project.qde and the sources as UTF-8 text).
 
-Offsets are Unicode code points on the stored text with LF line endings (QualCoder's convention).
-GUIDs are uuid5 values derived from names, so exporting the same project twice gives the same
-GUIDs and a re-import can recognise what it already has. Codebook groups become non-codable parent
-codes; informants become Cases with Variables from their metadata; every coder (and, with
-proposals, every model) is a User.
+Offsets are Unicode code points on the stored text with LF line endings (QualCoder's convention);
+each selection's ``name`` is its full text, so a reader can check the offsets. GUIDs are uuid5
+values derived from names, so exporting the same project twice gives the same GUIDs and a
+re-import can recognise what it already has. Codebook groups become non-codable parent codes;
+informants become Cases with Variables from their metadata; every coder with codings (and, with
+proposals, every model) is a User, and there is no other user.
+
+Each coding is its own selection (creatingUser = its coder, Description = ``"<code id>: <stance>"``):
+QualCoder credits every coding of a selection to the selection's user and keeps the selection's
+Description as each coding's memo, so only one coding per selection keeps both coder and stance.
 """
 
 from __future__ import annotations
@@ -52,10 +57,12 @@ def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence
     E = lambda tag, **attrs: etree.Element(f"{{{NS}}}{tag}", {k: str(v) for k, v in attrs.items()}, nsmap={None: NS})  # noqa: E731
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     project = E("Project", name=name, origin="coder", creationDateTime=now)
-    users = sorted({c.user for c in coded} | {"coder"})
-    el = etree.SubElement(project, f"{{{NS}}}Users")
-    for u in users:
-        etree.SubElement(el, f"{{{NS}}}User", guid=guid("user", u), name=u)
+    # QualCoder makes the first User its current coder: people first, model users last.
+    users = sorted({c.user for c in coded}, key=lambda u: (u.startswith("model:"), u))
+    if users:  # the schema wants at least one User inside Users
+        el = etree.SubElement(project, f"{{{NS}}}Users")
+        for u in users:
+            etree.SubElement(el, f"{{{NS}}}User", guid=guid("user", u), name=u)
     book = etree.SubElement(etree.SubElement(project, f"{{{NS}}}CodeBook"), f"{{{NS}}}Codes")
     for g in codebook.groups:
         parent = etree.SubElement(book, f"{{{NS}}}Code", guid=guid("group", codebook.id, g.id), name=g.label, isCodable="false")
@@ -88,21 +95,14 @@ def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence
     for s in sources:
         sg = guid("source", s.name)
         ts = etree.SubElement(src_el, f"{{{NS}}}TextSource", guid=sg, name=s.name, plainTextPath=f"internal://{sg}.txt")
-        spans: dict[tuple[int, int], list[Coded]] = {}
-        for c in coded:
-            if c.document == s.name:
-                spans.setdefault((c.start, c.end), []).append(c)
-        for (start, end), items in sorted(spans.items()):
-            sel = etree.SubElement(ts, f"{{{NS}}}PlainTextSelection", guid=guid("selection", s.name, str(start), str(end)),
-                                   name=s.text[start:end][:60], startPosition=str(start), endPosition=str(end),
-                                   creatingUser=guid("user", items[0].user))
-            desc = "; ".join(i.description for i in items if i.description)
-            if desc:
-                etree.SubElement(sel, f"{{{NS}}}Description").text = desc
-            for i in items:
-                coding = etree.SubElement(sel, f"{{{NS}}}Coding", guid=guid("coding", s.name, str(start), str(end), i.code, i.user),
-                                          creatingUser=guid("user", i.user))
-                etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=code_guid[i.code])
+        for c in sorted((c for c in coded if c.document == s.name), key=lambda c: (c.start, c.end, c.user, c.code)):
+            key = (s.name, str(c.start), str(c.end), c.code, c.user)
+            sel = etree.SubElement(ts, f"{{{NS}}}PlainTextSelection", guid=guid("selection", *key), name=s.text[c.start : c.end],
+                                   startPosition=str(c.start), endPosition=str(c.end), creatingUser=guid("user", c.user))
+            if c.description:
+                etree.SubElement(sel, f"{{{NS}}}Description").text = c.description
+            coding = etree.SubElement(sel, f"{{{NS}}}Coding", guid=guid("coding", *key), creatingUser=guid("user", c.user))
+            etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=code_guid[c.code])
     return etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

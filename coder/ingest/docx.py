@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import InputFileError
 from .decode import normalise_newlines
+from .zipguard import check_members
 
 _MAX_BOLD_LABEL = 40
 
@@ -17,6 +18,8 @@ def read_docx(path: Path, encoding: str | None = None) -> tuple[str, dict[int, i
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
+        with zipfile.ZipFile(path) as z:
+            check_members(z, path)  # python-docx reads every part into memory
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as e:
         raise InputFileError(
