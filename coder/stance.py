@@ -18,6 +18,10 @@ SYNONYMS: dict[str, str] = {
 }
 
 
+# Words for "no stance" (the thesis quotes mark background passages "neutral").
+NEUTRAL = ("neutral", "neutralt")
+
+
 class UnknownStanceError(InvalidRequestError):
     """A stance that is none of the accepted words."""
 
@@ -28,11 +32,11 @@ def is_stance(value: str) -> bool:
 
 
 def parse_stance(value: Any, where: str) -> str | None:
-    """``"supports"``, ``"contradicts"``, or None when no stance is given (empty or null).
+    """``"supports"``, ``"contradicts"``, or None when no stance is given (empty, null or "neutral").
 
     ``where`` names the place for the error (``"codings.jsonl, line 4"``).
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and (not value.strip() or value.strip().lower() in NEUTRAL)):
         return None
     if isinstance(value, str) and is_stance(value):
         return SYNONYMS[" ".join(value.split()).lower()]

@@ -17,6 +17,7 @@ from .codebook import Codebook
 from .errors import InputFileError, UnknownCodeError
 from .records import Segment, Transcript
 from .spans import Span, map_spans
+from .stance import parse_stance
 from .windows import turn_windows
 
 # Sentences on each side of a target that examples carry as its passage; a model uses up to this many.
@@ -52,7 +53,7 @@ def read_seed_jsonl(path: Path, codebook: Codebook, *, skip_unknown: bool = Fals
                 f"{path}, line {n}: unknown code {', '.join(map(repr, unknown))} for codebook '{codebook.id}'; "
                 "fix the id or pass --skip-unknown to ignore such codes."
             )
-        stance = obj.get("stance") if obj.get("stance") in ("supports", "contradicts") else None
+        stance = parse_stance(obj.get("stance"), f"{path}, line {n}")
         out.append(
             Example(
                 text=obj["text"],
