@@ -63,13 +63,14 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         return project
 
     @classmethod
-    def open(cls, path: Path) -> Project:
+    def open(cls, path: Path, *, readonly: bool = False) -> Project:
+        """Open a project; ``readonly`` for commands that only read (a read-only folder or disk works)."""
         path = Path(path)
         if not path.is_dir():
             raise ProjectError(f"{path} does not exist; create a project with 'coder init {path}'.")
         if not (path / DB_NAME).is_file():
             raise ProjectError(f"{path} is not a coder project (no {DB_NAME}); create one with 'coder init {path}'.")
-        return cls(path, Store(path / DB_NAME))
+        return cls(path, Store(path / DB_NAME, readonly=readonly))
 
     def close(self) -> None:
         self.store.close()
@@ -77,8 +78,11 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
     def __enter__(self) -> Project:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         self.close()
+        error = self.store.error(exc) if exc is not None else None
+        if error is not None:  # a damaged, read-only or full database: one sentence, not a traceback
+            raise error from exc
 
     # -- codebook --------------------------------------------------------------------------
     @property

@@ -38,7 +38,7 @@ def test_store_refuses_newer_schema(tmp_path):
 
 def test_store_not_a_database(tmp_path):
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="is not a readable coder database"):
+    with pytest.raises(StoreError, match=r"is damaged \(file is not a database\)"):
         Store(tmp_path / "junk.db")
 
 
