@@ -176,6 +176,19 @@ def _validate(data: Any, root: Any, filename: str) -> list[str]:
     for key in ("id", "codes"):
         if key not in data:
             bad((), f"missing top-level '{key}'; add it (see data/codebooks/politisk-exit.yaml).")
+    version = data.get("version", 1)
+    if isinstance(version, bool) or not (isinstance(version, int) or str(version).strip().isdigit()):
+        bad(("version",), f"'version' must be a whole number (got {version!r}); write e.g. 'version: 2'.")
+    scoring = data.get("scoring")
+    if scoring is not None and not isinstance(scoring, dict):
+        bad(("scoring",), "'scoring' must be a mapping of rule settings, e.g. 'min_segments: 2'.")
+    elif scoring:
+        from .score import ScoringRules  # score imports codebook: import at call time
+
+        try:
+            ScoringRules.from_mapping(scoring)
+        except CodebookError as e:
+            bad(("scoring",), str(e))
     groups = data.get("groups") or []
     group_ids: set[str] = set()
     if not isinstance(groups, list):

@@ -41,7 +41,8 @@ def test_cli_output_in_missing_folder_is_one_line_exit_1(runner, tmp_path, data_
     out = tmp_path / "no-such-folder" / "book.qdc"
     r = runner.invoke(app, ["codebook", "export", str(proj), "--out", str(out)])
     assert r.exit_code == 1
-    assert r.output == f"Error: cannot use '{out}' (No such file or directory); check that its folder exists and is writable.\n"
+    assert r.output == (f"Error: Could not write {out} (No such file or directory); nothing was written. Check that the folder "
+                        "exists, is writable and has free space, then run the command again.\n")
 
 
 def test_cli_usage_error_exits_2(runner):
