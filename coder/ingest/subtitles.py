@@ -46,7 +46,7 @@ def _cues(path: Path, text: str) -> tuple[list[tuple[str, str, str]], list[int]]
             at = next((i for i, (_, ln) in enumerate(block[:2]) if "-->" in ln), None)
             m = _TIMING.match(block[at][1]) if at is not None else None
             if m is None:
-                bad.append(block[at or 0][0])
+                bad.append(block[0][0])
             else:
                 g = m.groups()
                 cues.append((_clock(*g[:4]), _clock(*g[4:]), "\n".join(ln for _, ln in block[at + 1 :])))
