@@ -132,10 +132,10 @@ def parse_codebook(text: str, filename: str = "<codebook>") -> Codebook:
         problem = getattr(e, "problem", None) or str(e)
         raise CodebookError(f"{where}: not valid YAML ({problem}); fix the indentation or quoting there.") from e
     problems = _validate(data, root, filename)
+    if len(problems) == 1:  # one line, as every user error on the command line
+        raise CodebookError(problems[0])
     if problems:
-        raise CodebookError(
-            f"{filename} has {len(problems)} problem{'s' * (len(problems) > 1)}:\n" + "\n".join(problems)
-        )
+        raise CodebookError(f"{filename} has {len(problems)} problems:\n" + "\n".join(problems))
     return _build(data, text)
 
 
