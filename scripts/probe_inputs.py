@@ -284,6 +284,8 @@ def base_project(work: Path) -> Path:
 
 def judge(case: Case, run: Run, before: str, after: str | None, project: Path, work: Path) -> str | None:
     """A reason the case fails, or None."""
+    if run.code == -1:
+        return run.err.strip()
     if "Traceback" in run.err:
         return "traceback: " + run.err.strip().splitlines()[-1][:80]
     if SECRET in run.err or SECRET in run.out:
@@ -295,8 +297,6 @@ def judge(case: Case, run: Run, before: str, after: str | None, project: Path, w
             return f"{run.err.count(chr(10))} lines on stderr, expected one 'Error: ...'"
         if after != before:
             return "the project database changed"
-    elif run.code == -1:
-        return run.err.strip()
     elif case.expect == "ok" and run.code != 0:
         return f"exit {run.code}: {run.err.strip()[:80]}"
     elif case.expect == "warn" and (run.code != 0 or "Warning:" not in run.err):
