@@ -132,10 +132,10 @@ def parse_codebook(text: str, filename: str = "<codebook>") -> Codebook:
         problem = getattr(e, "problem", None) or str(e)
         raise CodebookError(f"{where}: not valid YAML ({problem}); fix the indentation or quoting there.") from e
     problems = _validate(data, root, filename)
+    if len(problems) == 1:  # one line, as every user error on the command line
+        raise CodebookError(problems[0])
     if problems:
-        raise CodebookError(
-            f"{filename} has {len(problems)} problem{'s' * (len(problems) > 1)}:\n" + "\n".join(problems)
-        )
+        raise CodebookError(f"{filename} has {len(problems)} problems:\n" + "\n".join(problems))
     return _build(data, text)
 
 
@@ -176,6 +176,19 @@ def _validate(data: Any, root: Any, filename: str) -> list[str]:
     for key in ("id", "codes"):
         if key not in data:
             bad((), f"missing top-level '{key}'; add it (see data/codebooks/politisk-exit.yaml).")
+    version = data.get("version", 1)
+    if isinstance(version, bool) or not (isinstance(version, int) or str(version).strip().isdigit()):
+        bad(("version",), f"'version' must be a whole number (got {version!r}); write e.g. 'version: 2'.")
+    scoring = data.get("scoring")
+    if scoring is not None and not isinstance(scoring, dict):
+        bad(("scoring",), "'scoring' must be a mapping of rule settings, e.g. 'min_segments: 2'.")
+    elif scoring:
+        from .score import ScoringRules  # score imports codebook: import at call time
+
+        try:
+            ScoringRules.from_mapping(scoring)
+        except CodebookError as e:
+            bad(("scoring",), str(e))
     groups = data.get("groups") or []
     group_ids: set[str] = set()
     if not isinstance(groups, list):

@@ -27,6 +27,10 @@ class ProjectError(CoderError):
     """A project folder is missing, not a project, or already exists."""
 
 
+class OutputFileError(CoderError):
+    """An output file cannot be written: missing or read-only folder, full disk."""
+
+
 class StoreError(CoderError):
     """The project database cannot be used: newer schema, locked or damaged."""
 

@@ -8,10 +8,15 @@ from typing import Any
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (no display needed, safe in threads and CI)."""
+    """matplotlib.pyplot on the Agg backend (no display needed, safe in threads and CI).
+
+    Labels are names and codes from the user's data, never formulas: with mathtext on, an informant
+    called "$x" or "a$b$c" crashed the report (issue 15.13).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt

@@ -122,8 +122,8 @@ def _script(conn: sqlite3.Connection, sql: str) -> None:
             conn.execute(statement)
 
 
-def apply(conn: sqlite3.Connection) -> int:
-    """Run every migration above the stored version, each in its own transaction; return the version."""
+def check_version(conn: sqlite3.Connection) -> int:
+    """Return the stored schema version; refuse one newer than this code knows."""
     from .errors import StoreError
 
     current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -132,6 +132,12 @@ def apply(conn: sqlite3.Connection) -> int:
             f"This project was written by a newer version of coder (schema {current}, this coder knows "
             f"{len(MIGRATIONS)}); upgrade coder with 'pip install -U coder' to open it."
         )
+    return int(current)
+
+
+def apply(conn: sqlite3.Connection) -> int:
+    """Run every migration above the stored version, each in its own transaction; return the version."""
+    current = check_version(conn)
     for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -11,11 +11,12 @@ from typing import Any
 
 from .codebook import Codebook, load_codebook, parse_codebook
 from .errors import InputFileError, ProjectError
-from .ingest import expand_paths, read_metadata, read_transcript, sha256_text
+from .ingest import expand_paths, read_metadata, read_transcript, sha256_text, unmatched_entries
 from .ingest import SIDECAR_NAMES
 from .project_exchange import ExchangeMixin
 from .project_models import ModelsMixin, PrecodeReport  # noqa: F401  (PrecodeReport is part of the facade's API)
 from .project_review import ReviewMixin
+from .outputs import atomic_output
 from .proposals import model_thresholds, proposed
 from .records import Transcript
 from .score import Evidence, Scores
@@ -63,13 +64,14 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         return project
 
     @classmethod
-    def open(cls, path: Path) -> Project:
+    def open(cls, path: Path, *, readonly: bool = False) -> Project:
+        """Open a project; ``readonly`` for commands that only read (a read-only folder or disk works)."""
         path = Path(path)
         if not path.is_dir():
             raise ProjectError(f"{path} does not exist; create a project with 'coder init {path}'.")
         if not (path / DB_NAME).is_file():
             raise ProjectError(f"{path} is not a coder project (no {DB_NAME}); create one with 'coder init {path}'.")
-        return cls(path, Store(path / DB_NAME))
+        return cls(path, Store(path / DB_NAME, readonly=readonly))
 
     def close(self) -> None:
         self.store.close()
@@ -77,8 +79,11 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
     def __enter__(self) -> Project:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         self.close()
+        error = self.store.error(exc) if exc is not None else None
+        if error is not None:  # a damaged, read-only or full database: one sentence, not a traceback
+            raise error from exc
 
     # -- codebook --------------------------------------------------------------------------
     @property
@@ -106,23 +111,33 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         metadata: Path | None = None,
         informant_from_filename: bool = False,
         encoding: str | None = None,
-    ) -> list[Transcript]:
-        """Read files (and folders of files) without writing; informant sidecars are applied."""
+        skip_bad_cues: bool = False,
+    ) -> tuple[list[Transcript], list[str]]:
+        """Read files (and folders of files) without writing; informant sidecars are applied.
+
+        Returns the transcripts and the sidecar warnings: an entry that names no file being read
+        (nor any file beside the sidecar) is reported, as it usually is a typo in a file name.
+        """
         files = expand_paths(paths)
         transcripts = []
         for f in [f for f in files if f.suffix.lower() == ".qdpx"]:
             transcripts += self._qdpx_transcripts(f, interviewer)
         files = [f for f in files if f.suffix.lower() != ".qdpx"]
         if not files:
-            return transcripts
+            return transcripts, []
         sidecar: dict[str, dict[str, Any]] = {}
+        warnings = []
         sources = [metadata] if metadata else sorted(
             {p.parent / n for p in files for n in SIDECAR_NAMES if (p.parent / n).is_file()}
         )
         for src in sources:
             if not src.is_file():
                 raise InputFileError(f"The metadata file {src} does not exist; check the path.")
-            sidecar.update(read_metadata(src))
+            entries = read_metadata(src)
+            names = [n for f in [*files, *src.parent.iterdir()] for n in (f.name, f.stem)]
+            warnings += [f"{src.name}: the entry for '{key}' matches no transcript file; check its file name."
+                         for key in unmatched_entries(entries, names)]
+            sidecar.update(entries)
         return transcripts + [
             read_transcript(
                 f,
@@ -130,9 +145,10 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
                 metadata=sidecar.get(f.name) or sidecar.get(f.stem),
                 informant_from_filename=informant_from_filename,
                 encoding=encoding,
+                skip_bad_cues=skip_bad_cues,
             )
             for f in files
-        ]
+        ], warnings
 
     @staticmethod
     def _qdpx_transcripts(path: Path, interviewer: Sequence[str] | None) -> list[Transcript]:
@@ -165,11 +181,11 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         """
         from .segment import split_sentences
 
-        transcripts = self.read_transcripts(paths, **options)
+        transcripts, warnings = self.read_transcripts(paths, **options)
         names = self.store.document_names()
         seen: dict[str, str] = {}
         planned = []
-        skipped, warnings = [], []
+        skipped = []
         for t in transcripts:
             sha = sha256_text(t.text)
             existing = self.store.document_by_sha(sha) or seen.get(sha)
@@ -330,11 +346,9 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
 
     def export_jsonl(self, out: Path) -> int:
         """Write one JSON object per sentence to ``out`` atomically; return the row count."""
-        tmp = out.with_name(out.name + ".part")
         n = 0
-        with tmp.open("w", encoding="utf-8") as f:
+        with atomic_output(out) as tmp, tmp.open("w", encoding="utf-8") as f:
             for row in self.iter_export_rows():
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 n += 1
-        tmp.replace(out)
         return n

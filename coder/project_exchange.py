@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .outputs import atomic_output
 from .proposals import model_thresholds, proposed
 
 from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError, UnknownCodeError
@@ -277,10 +278,8 @@ class ExchangeMixin:
                     c = book.code(code)
                     rows.append([r["document"], r["informant"], r["speaker"], r["start"], r["end"], r["text"], c.id, c.label,
                                  c.group, None, r["model"], r["proposals"][code], False, None])
-        out = Path(out)
-        tmp = out.with_name(out.name + ".part")
         if fmt == "csv":
-            with tmp.open("w", encoding="utf-8", newline="") as f:
+            with atomic_output(Path(out)) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
                 w = csv.writer(f)
                 w.writerow(header)
                 w.writerows(rows)
@@ -302,6 +301,6 @@ class ExchangeMixin:
             for h in scores.hypotheses if scores else ():
                 for i in h.informants:
                     hyp.append([h.id, h.verdict, i.informant, i.verdict, i.supporting, i.contradicting, round(i.stability, 3)])
-            wb.save(tmp)
-        tmp.replace(out)
+            with atomic_output(Path(out)) as tmp:
+                wb.save(tmp)
         return len(rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ModelNotFoundError, ProjectError
+from .outputs import atomic_output
 from .windows import turn_windows
 
 if TYPE_CHECKING:
@@ -158,26 +159,40 @@ class ModelsMixin:
         *,
         seed_data: Sequence[Path] = (),
         bundled_seed: bool = True,
+        skip_unknown: bool = False,
         progress: bool = False,
     ) -> TrainResult:
         """Train a project model from decisions, seed data and (for a bundled codebook) its bundled
-        seed set; save it under DIR/models and register it."""
+        seed set; save it under DIR/models and register it.
+
+        An unknown code in the user's seed data fails with its line unless ``skip_unknown``; the
+        bundled seed may name codes a newer codebook version dropped, so it always skips them.
+        """
         from .classify.train import TrainSettings, train_model
 
         bundled = self.bundled_seed() if bundled_seed else None
-        examples = self.training_examples([*seed_data, *([bundled] if bundled else [])], skip_unknown=bool(bundled))
+        examples = (
+            self.decision_examples()
+            + self.seed_examples(seed_data, skip_unknown=skip_unknown, with_codebook=False)
+            + self.seed_examples([bundled] if bundled else [], skip_unknown=True)
+        )
         result = train_model(examples, self.codebook, settings or TrainSettings(), progress=progress)
-        result.model.save(self.path / "models" / result.model.id)
+        folder = self.path / "models" / result.model.id
+        with atomic_output(folder, folder=True) as tmp:
+            result.model.save(tmp)
+        result.model.path = folder  # save() recorded the temporary name
         self._register(result.model)
         return result
 
-    def evaluate(self, settings: TrainSettings | None = None, *, seed_data: Sequence[Path] = ()) -> dict[str, Any]:
+    def evaluate(
+        self, settings: TrainSettings | None = None, *, seed_data: Sequence[Path] = (), skip_unknown: bool = False
+    ) -> dict[str, Any]:
         """Leave-one-informant-out cross-validation on the project's decisions (seed data always trains)."""
         from .classify.train import TrainSettings
         from .evaluation import cross_validate
 
         project = self.decision_examples()
-        seed = self.seed_examples(seed_data)
+        seed = self.seed_examples(seed_data, skip_unknown=skip_unknown)
         if not project:
             return cross_validate(seed, self.codebook, settings or TrainSettings())
         return cross_validate(project, self.codebook, settings or TrainSettings(), extra_train=seed)

@@ -167,16 +167,19 @@ class ReviewMixin:
         codes = {c: parse_stance(st, f"code {c}") for c, st in codes.items()}
         if not coder.strip():
             raise InvalidRequestError("A coder name is needed for every decision; pass --coder NAME.")
-        if token is not None and self.store.latest_review_id(sentence_id, coder) != token:
-            raise ConflictError(
-                "This sentence was decided in another tab or session since you opened it; reload to see that decision before changing it."
-            )
         P, th, model_id = self._proposal_matrix([sentence_id])
         proposed = {c: float(x) for c, x, t in zip(book.code_ids, P[0], th) if model_id and x >= t}
         decisions = [(c, True, st or "supports") for c, st in codes.items()]
         decisions += [(c, False, None) for c in proposed if c not in codes]
-        return self.store.add_review(sentence_id, coder, decisions, source=source, model_id=model_id,
-                                     proposed={c: float(x) for c, x in zip(book.code_ids, P[0])} if model_id else {})
+        # Issue 15.9: the check and the write share one BEGIN IMMEDIATE transaction, so a second
+        # session cannot decide the sentence between them (both used to succeed).
+        with self.store.atomic():
+            if token is not None and self.store.latest_review_id(sentence_id, coder) != token:
+                raise ConflictError(
+                    "This sentence was decided in another tab or session since you opened it; reload to see that decision before changing it."
+                )
+            return self.store.add_review(sentence_id, coder, decisions, source=source, model_id=model_id,
+                                         proposed={c: float(x) for c, x in zip(book.code_ids, P[0])} if model_id else {})
 
     def undo(self, coder: str) -> int | None:
         """Undo the coder's last decision (also after a restart); return the sentence it was about."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from .codebook import Codebook
 from .figures import label_counts, png, pyplot
+from .outputs import atomic_output
 from .score import Scores
 
 VERDICT_DA = {
@@ -23,6 +24,11 @@ VERDICT_DA = {
 def _cite(q: Any) -> str:
     mark = "" if q.reviewed else f", unreviewed, score {q.score:.2f}" if q.score is not None else ", unreviewed"
     return f"»{q.text}« ({q.informant}, {q.document}, line {q.line}; {q.code}, {q.stance}{mark})"
+
+
+def _md(text: str) -> str:
+    """Text from transcripts and names as Markdown text: raw HTML escaped (a viewer would render it), table bars kept."""
+    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def methods_text(scores: Scores) -> str:
@@ -44,14 +50,14 @@ def methods_text(scores: Scores) -> str:
 def to_markdown(scores: Scores) -> str:
     out = ["# Hypotheses: verdicts per informant", "", methods_text(scores), ""]
     for h in scores.hypotheses:
-        out += [f"## {h.id}: {h.statement}", "", f"**Verdict: {h.verdict.replace('_', ' ')}** ({h.reason}).", ""]
+        out += [f"## {h.id}: {_md(h.statement)}", "", f"**Verdict: {h.verdict.replace('_', ' ')}** ({_md(h.reason)}).", ""]
         out += ["| informant | supporting | contradicting | share | verdict | stability | across thresholds |", "|---|---|---|---|---|---|---|"]
         for i in h.informants:
-            out.append(f"| {i.informant} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {i.verdict} | {i.stability:.2f} | {i.rule_stability:.2f} |")
+            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {i.verdict} | {i.stability:.2f} | {i.rule_stability:.2f} |")
         out.append("")
         for i in h.informants:
             for q in i.quotes:
-                out.append(f"- {_cite(q)}")
+                out.append(f"- {_md(_cite(q))}")
         out.append("")
     return "\n".join(out)
 
@@ -128,6 +134,5 @@ def to_xlsx(scores: Scores, path: Path) -> None:
         for i in h.informants:
             for q in i.quotes:
                 ws.append([h.id, q.informant, q.document, q.line, q.start, q.end, q.code, q.stance, q.reviewed, q.score, q.text])
-    tmp = path.with_name(path.name + ".part")
-    wb.save(tmp)
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        wb.save(tmp)

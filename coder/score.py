@@ -67,7 +67,14 @@ class ScoringRules:
             raise CodebookError(
                 f"Unknown scoring setting(s) {', '.join(sorted(unknown))}; use: {', '.join(cls.__dataclass_fields__)}."
             )
-        return cls(**values)
+        whole = ("min_segments", "bootstrap", "seed")
+        wrong = sorted(k for k, v in values.items() if isinstance(v, bool) or not isinstance(v, int | float)
+                       or (k in whole and not float(v).is_integer()))
+        if wrong:
+            raise CodebookError(
+                f"Scoring setting(s) {', '.join(wrong)} must be numbers ({', '.join(whole)} whole numbers), e.g. 'min_segments: 2'."
+            )
+        return cls(**{k: int(v) if k in whole else v for k, v in values.items()})
 
     def describe(self) -> str:
         return (

@@ -8,6 +8,7 @@ exception (a killed process leaves the last committed state, which SQLite guaran
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,10 @@ from . import migrations
 from .errors import StoreError
 from .proposals import model_thresholds, proposed
 from .records import Segment, Transcript
+
+
+# Database files that passed `PRAGMA quick_check`, with the (size, mtime) they had then.
+_SOUND: dict[str, tuple[int, int]] = {}
 
 
 def now() -> str:
@@ -56,22 +61,118 @@ class SentenceRow:
 
 
 class Store:
-    """A connection to one project database."""
+    """A connection to one project database; ``readonly`` opens it without any write (no WAL switch,
+    no migration), so a project on a read-only disk or folder can still be read."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, readonly: bool = False):
         self.path = Path(path) if path != ":memory:" else path
-        try:
-            self.conn = sqlite3.connect(str(path), isolation_level=None, timeout=10, check_same_thread=False)
-            self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(self.conn)
-        except sqlite3.DatabaseError as e:
+        self.readonly = readonly
+        if isinstance(self.path, Path) and self.path.is_file() and self.path.stat().st_size == 0:
+            # An interrupted copy or a full disk leaves 0 bytes; SQLite would quietly start a new project there.
             raise StoreError(
-                f"{path} is not a readable coder database ({e}); restore it from a backup or create a new project."
-            ) from e
+                f"{path} is empty (0 bytes), so it holds no project; restore it from your last backup "
+                "(an interrupted copy or a full disk leaves such a file), or delete it and run 'coder init' again."
+            )
+        with self.translated():
+            if readonly:
+                self.conn = self._connect_readonly()
+            else:
+                self.conn = self._connect(str(path))
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                migrations.apply(self.conn)
         self._depth = 0
+
+    @staticmethod
+    def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, uri=uri, isolation_level=None, timeout=10, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        assert isinstance(self.path, Path)
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        conn = self._connect(uri, uri=True)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
+                raise
+            # A WAL database whose file or folder nobody here may write cannot get its -shm index;
+            # with no writer possible, reading it as immutable is safe (SQLite docs, "WAL on read-only media").
+            conn.close()
+            conn = self._connect(uri + "&immutable=1", uri=True)
+        version = migrations.check_version(conn)
+        if version < len(migrations.MIGRATIONS):
+            conn.close()
+            if not os.access(self.path, os.W_OK):
+                raise StoreError(
+                    f"{self.path} was written by an older coder (schema {version}) and must be upgraded once, "
+                    "which needs write access; open it once where you may write, or copy the project folder."
+                )
+            Store(self.path).close()  # the one-time upgrade
+            conn = self._connect(uri, uri=True)
+        return conn
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Turn SQLite failures (damage, read-only, full disk, busy) into one-sentence `StoreError`s."""
+        try:
+            yield
+        except sqlite3.DatabaseError as e:
+            error = self.error(e)
+            if error is None:
+                raise
+            raise error from e
+
+    def error(self, e: BaseException) -> StoreError | None:
+        """The one-sentence user error for a SQLite failure; None for what is a bug (constraint or API misuse)."""
+        if not isinstance(e, sqlite3.DatabaseError) or isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError)):
+            return None
+        msg = str(e)
+        if "readonly" in msg or "read-only" in msg:
+            return StoreError(
+                f"{self.path} is read-only for you, and this command writes to the project: it needs write access to "
+                "coder.db and its folder (commands that only read, such as status, export and score, work as they are)."
+            )
+        if "full" in msg:
+            return StoreError(
+                f"The disk holding {self.path} is full; nothing of this command was saved. Free some space and run it again."
+            )
+        if "locked" in msg or "busy" in msg:
+            return StoreError(f"The project database is busy ({msg}); close other coder commands on it and try again.")
+        if "unable to open" in msg:
+            return StoreError(f"{self.path} cannot be opened ({msg}); check that you may read it and its folder.")
+        return self._damaged(msg)
+
+    def _damaged(self, detail: str) -> StoreError:
+        return StoreError(
+            f"{self.path} is damaged ({detail}); nothing was written. Restore it from your last backup, or save "
+            f"what is still readable with 'sqlite3 {self.path} .dump > rescue.sql' and load that into a new file."
+        )
+
+    def check_sound(self) -> None:
+        """Refuse to write into a damaged file: run ``PRAGMA quick_check`` once per state of the file.
+
+        SQLite writes into a file with damaged pages without complaint; the check (about 50 ms for
+        20 MB) runs again only when the file changed since it last passed (size, mtime), so the web
+        app's one-decision transactions do not pay it every time.
+        """
+        if not isinstance(self.path, Path):
+            return
+        st = self.path.stat()
+        key, state = str(self.path.resolve()), (st.st_size, st.st_mtime_ns)
+        if _SOUND.get(key) == state:
+            return
+        try:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as e:
+            rows = [str(e)]
+        problems = [line for row in rows for line in str(row).splitlines() if line != "ok" and not line.startswith("***")]
+        if problems:
+            raise self._damaged(problems[0])
+        _SOUND[key] = state
 
     def close(self) -> None:
         self.conn.close()
@@ -80,12 +181,13 @@ class Store:
     def atomic(self) -> Iterator[sqlite3.Connection]:
         """Run a block in one transaction; nested blocks use savepoints."""
         if self._depth == 0:
-            try:
+            with self.translated():
                 self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as e:
-                raise StoreError(
-                    f"The project database is busy ({e}); close other coder commands on it and try again."
-                ) from e
+            try:
+                self.check_sound()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
         else:
             self.conn.execute(f"SAVEPOINT sp{self._depth}")
         self._depth += 1
@@ -99,10 +201,9 @@ class Store:
             else:
                 self.conn.execute(f"ROLLBACK TO sp{self._depth}")
                 self.conn.execute(f"RELEASE sp{self._depth}")
-            if isinstance(e, sqlite3.OperationalError) and self._depth == 0 and "full" in str(e):
-                raise StoreError(
-                    f"The disk holding {self.path} is full; nothing of this command was saved. Free some space and run it again."
-                ) from e
+            error = self.error(e) if self._depth == 0 else None
+            if error is not None:
+                raise error from e
             raise
         self._depth -= 1
         if self._depth == 0:

@@ -45,3 +45,21 @@ def test_codebook_unknown_code_id(data_dir):
     book = load_codebook(data_dir / "mini-codebook.yaml")
     with pytest.raises(UnknownCodeError, match="Unknown code 'h9.x'"):
         book.code("h9.x")
+
+
+@pytest.mark.parametrize(
+    "extra, problem",
+    [
+        ('version: "v2"', "'version' must be a whole number (got 'v2'); write e.g. 'version: 2'."),
+        ("scoring: 5", "'scoring' must be a mapping of rule settings, e.g. 'min_segments: 2'."),
+        ("scoring:\n  min_segments: two", "Scoring setting(s) min_segments must be numbers"),
+        ("scoring:\n  min_segment: 2", "Unknown scoring setting(s) min_segment; use: min_segments"),
+        ("scoring:\n  confirm_share: 5", "confirm_share must be between 0 and 1 (got 5)"),
+    ],
+)
+def test_issue_15_codebook_version_and_scoring_mistakes_are_problems_with_lines(tmp_path, data_dir, extra, problem):
+    text = (data_dir / "mini-codebook.yaml").read_text(encoding="utf-8").replace("version: 1\n", "")
+    path = tmp_path / "book.yaml"
+    path.write_text(f"{extra}\n{text}", encoding="utf-8")
+    (line,) = check_codebook(path)
+    assert line.startswith((f"{path}:1: ", f"{path}:2: ")) and problem in line  # the key, or the first setting under it

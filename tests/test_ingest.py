@@ -168,3 +168,57 @@ def test_ingest_offsets_point_into_unchanged_text(data_dir):
     for turn in t.turns:
         assert 0 <= turn.start < turn.end <= len(raw)
         assert raw[turn.start : turn.end] == raw[turn.start : turn.end].strip()
+
+
+SECRET = "CPR 010203-1234"
+SRT_BAD = f"1\n00:00:01,000 --> 00:00:03,000\nI: Hvorfor stoppede du?\n\n2\n00:00:03,500 -> 00:00:06,000\nLene: {SECRET}\n\n3\n00:00:06,100 --> 00:00:08,000\nLene: Det var truslerne.\n"
+VTT_BAD = f"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v I>Hvorfor stoppede du?\n\n00:00:03.500 --> 00:00:0x.000\n<v Lene>{SECRET}\n\n00:00:06.100 --> 00:00:08.000\n<v Lene>Det var truslerne.\n"
+
+
+@pytest.mark.parametrize("name, content, line", [("bad.srt", SRT_BAD, 5), ("bad.vtt", VTT_BAD, 6)])
+def test_issue_15_unreadable_cues_fail_with_line_numbers_never_text(tmp_path, name, content, line):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputFileError) as e:
+        read_transcript(path)
+    assert str(e.value) == (f"{name}: 1 cue(s) without a readable 'start --> end' timing line (line {line}); "
+                            "fix them, or pass --skip-bad-cues to leave them out.")
+    t = read_transcript(path, skip_bad_cues=True)
+    assert SECRET not in t.text and [_speech(t, i) for i in range(len(t.turns))] == ["Hvorfor stoppede du?", "Det var truslerne."]
+    assert t.warnings == (f"{name}: left out 1 cue(s) without a readable timing line (line {line}).",)
+
+
+def test_issue_15_utf16_with_odd_byte_count_is_one_sentence(tmp_path):
+    path = tmp_path / "cut.txt"
+    path.write_bytes(b"\xff\xfe" + "I: Hej\nLene: Hej.\n".encode("utf-16-le") + b"L")
+    with pytest.raises(InputFileError, match=r"^cut.txt starts as UTF-16 text but is damaged at byte \d+ .*re-save it as UTF-8"):
+        read_transcript(path)
+
+
+def test_issue_15_docx_with_damaged_xml_is_one_sentence(make_docx, tmp_path):
+    import zipfile
+
+    good = make_docx([("I:", " Hej?"), ("Lene:", " Hej.")])
+    bad = tmp_path / "bad.docx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data[: len(data) // 2] if item.filename == "word/document.xml" else data)
+    with pytest.raises(InputFileError, match="^bad.docx is not a readable .docx file"):
+        read_transcript(bad)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("informants.yaml", f"lene.txt:\n  informant: Lene\n  cpr: [{SECRET}\n", r"^The metadata file .*informants.yaml is not valid YAML, line \d+, column \d+; fix"),
+        ("informants.yaml", f"lene.txt: {SECRET}\n", r"informants.yaml: the entry for 'lene.txt' must be a mapping"),
+        ("informants.csv", f'file,informant,note\nlene.txt,Lene,"{SECRET}{"x" * 200_000}"\n', r"^The metadata file .*informants.csv, line 2, is not valid CSV; fix that line."),
+    ],
+)
+def test_issue_15_metadata_errors_name_file_and_line_never_content(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputFileError, match=message) as e:
+        read_metadata(path)
+    assert "010203" not in str(e.value)

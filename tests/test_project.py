@@ -92,3 +92,14 @@ def test_project_export_jsonl_contract(ingested, tmp_path):
 def test_project_unknown_document_filter(ingested):
     with pytest.raises(ProjectError, match="No document named nope"):
         ingested.sentences(documents=["nope"])
+
+
+def test_issue_15_sidecar_entry_matching_no_file_is_warned(project, data_dir, tmp_path):
+    src = tmp_path / "folder"
+    src.mkdir()
+    shutil.copy(data_dir / "lene.txt", src)
+    shutil.copy(data_dir / "nolabels.txt", src)  # in the folder but not ingested now: its entry is no typo
+    (src / "informants.csv").write_text("file,informant\nlene.txt,Lene K\nnolabels.txt,Ole\nlenne.txt,Lene\n", encoding="utf-8")
+    report = project.add_transcripts([src / "lene.txt"])
+    assert report.added[0].informant == "Lene K"
+    assert report.warnings == ("informants.csv: the entry for 'lenne.txt' matches no transcript file; check its file name.",)

@@ -64,6 +64,45 @@ def test_review_project_decide_undo_conflict(ingested):
     assert examples == []  # the undone review no longer trains anything
 
 
+def test_issue_15_decide_two_sessions_same_sentence_exactly_one_wins(ingested):
+    """Two sessions (two connections) decide the same sentence at once with the same token."""
+    import threading
+
+    from coder import Project
+
+    sid = ingested.review_queue("anna", "sequential")[0]
+    token = ingested.review_item(sid, "anna").token
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def session(codes: dict[str, str | None]) -> None:
+        with Project.open(ingested.path) as proj:
+            add_review = proj.store.add_review
+
+            def slow_add_review(*args, **kwargs):
+                # Both sessions meet here, after their conflict check: the window in which both used to win.
+                try:
+                    barrier.wait(timeout=1)
+                except threading.BrokenBarrierError:
+                    pass
+                return add_review(*args, **kwargs)
+
+            proj.store.add_review = slow_add_review
+            try:
+                proj.decide(sid, "anna", codes, token=token)
+                results.append("won")
+            except ConflictError:
+                results.append("409")
+
+    threads = [threading.Thread(target=session, args=(c,)) for c in ({"h3.harassment": None}, {})]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["409", "won"]
+    assert ingested.store.conn.execute("SELECT COUNT(*) FROM reviews WHERE sentence_id = ?", (sid,)).fetchone()[0] == 1
+
+
 def test_review_decisions_become_training_examples(ingested):
     sid = ingested.review_queue("anna", "sequential")[0]
     ingested.decide(sid, "anna", {"h3.harassment": "contradicts"})

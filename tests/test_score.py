@@ -117,3 +117,13 @@ def test_score_rule_stability_over_nearby_thresholds():
     assert _rule_stability(10, 0, 0.2, "supports", RULES) == 1.0  # clear support under every nearby rule
     borderline = _rule_stability(2, 1, 0.1, "supports", RULES)  # 1 of 2 contradicting is exactly 50%
     assert 0 < borderline < 1
+
+
+def test_issue_15_reports_take_names_with_dollars_and_escape_transcript_html():
+    book = load_codebook("politisk-exit")
+    ev = [_ev("$a$ b$c", 1, "h3.harassment"), Evidence("<b>Ole</b>", "doc", 2, 20, 25, 3, "<script>alert(1)</script> | ja", "h3.harassment", "supports", True, None)]
+    scores = score_hypotheses(ev, {"$a$ b$c": 5, "<b>Ole</b>": 5}, book, RULES)
+    assert "data:image/png;base64," in to_html(scores, book)  # matplotlib mathtext used to raise on "$a$ b$c"
+    md = to_markdown(scores)
+    assert "<script>" not in md and "<b>" not in md
+    assert "»&lt;script&gt;alert(1)&lt;/script&gt; \\| ja« (&lt;b&gt;Ole&lt;/b&gt;, doc, line 3" in md

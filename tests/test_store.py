@@ -38,7 +38,7 @@ def test_store_refuses_newer_schema(tmp_path):
 
 def test_store_not_a_database(tmp_path):
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="is not a readable coder database"):
+    with pytest.raises(StoreError, match=r"is damaged \(file is not a database\)"):
         Store(tmp_path / "junk.db")
 
 
@@ -126,3 +126,41 @@ def test_issue_15_7_texts_are_sliced_from_one_read_of_each_document():
     assert [r.text for r in rows[:3]] == ["Hvorfor?", "Det var truslerne.", "Jeg stoppede."] and len(rows) == 6
     assert questions[3] == "Hvorfor?" == question and turn["text"] == "Det var truslerne. Jeg stoppede."
     assert near == (1, 3, "Hvorfor?", "Jeg stoppede.")
+
+
+def test_issue_15_zero_length_db_is_refused_not_reinitialised(tmp_path):
+    (tmp_path / "x.db").write_bytes(b"")
+    with pytest.raises(StoreError, match=r"x.db is empty \(0 bytes\), so it holds no project; restore it from your last backup"):
+        Store(tmp_path / "x.db")
+    assert (tmp_path / "x.db").stat().st_size == 0
+
+
+def test_issue_15_damaged_page_is_found_before_a_write(tmp_path):
+    path = tmp_path / "x.db"
+    store = Store(path)
+    t, segs = _transcript()
+    store.add_document(Transcript("big", TEXT + " " + "x" * 60_000, t.turns, "Lene"), "a", segs)
+    store.close()
+    pages = path.stat().st_size // 4096
+    with path.open("r+b") as f:  # one overflow page of the long text: reads of other rows and inserts still work
+        f.seek(4096 * (pages // 2))
+        f.write(b"\xa5" * 4096)
+    damaged = path.read_bytes()
+    store = Store(path)
+    with pytest.raises(StoreError, match=r"x.db is damaged \(.*\); nothing was written. Restore it from your last backup, or save what"):
+        store.add_document(_transcript("other")[0], "b", segs)
+    store.close()
+    assert path.read_bytes() == damaged
+
+
+def test_issue_15_readonly_store_does_not_write_and_says_why_writes_fail(tmp_path):
+    path = tmp_path / "x.db"
+    Store(path).close()
+    before = path.read_bytes()
+    store = Store(path, readonly=True)
+    assert store.counts()["documents"] == 0
+    with pytest.raises(StoreError, match="is read-only for you, and this command writes to the project"):
+        store.add_codebook("mini", 1, "s1", "id: a")
+    store.close()
+    wal = tmp_path / "x.db-wal"  # a reader may leave SQLite's empty -wal/-shm companions, never content
+    assert path.read_bytes() == before and (not wal.exists() or wal.stat().st_size == 0)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..outputs import write_text
 from .base import PROJECT, command, open_project
 
 
@@ -23,10 +24,10 @@ def agreement(
     """Agreement per code and group: percent, Cohen's kappa, Krippendorff's alpha, Gwet's AC1, P/R/F1 (or segment overlap)."""
     from ..agreement_report import agreement_html, agreement_text
 
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         result = proj.agreement(coders, unit=unit, overlap=overlap, bootstrap=bootstrap)
     if html_out is not None:
-        html_out.write_text(agreement_html(result), encoding="utf-8")
+        write_text(html_out, agreement_html(result))
         typer.echo(f"Wrote {html_out}.", err=True)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else agreement_text(result))
 
@@ -42,9 +43,9 @@ def benchmark(
     """Automatic vs manual coding: agreement with the gold coder, active-learning curves, verdict agreement."""
     from ..agreement_report import benchmark_html, benchmark_text
 
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         r = proj.benchmark(gold, seeds=tuple(range(1, seeds + 1)))
     if html_out is not None:
-        html_out.write_text(benchmark_html(r), encoding="utf-8")
+        write_text(html_out, benchmark_html(r))
         typer.echo(f"Wrote {html_out}.", err=True)
     typer.echo(json.dumps(r, indent=2, ensure_ascii=False) if as_json else benchmark_text(r))

@@ -58,10 +58,11 @@ def command(typer_app: typer.Typer = app, name: str | None = None) -> Callable[[
     return decorate
 
 
-def open_project(path: Path) -> Any:
+def open_project(path: Path, *, readonly: bool = False) -> Any:
+    """Open the project; commands that only read pass ``readonly`` so a read-only copy works."""
     from ..project import Project
 
-    return Project.open(path)
+    return Project.open(path, readonly=readonly)
 
 
 def warn(lines: Any) -> None:

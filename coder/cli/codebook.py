@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 
+from ..outputs import write_bytes, write_text
 from .base import PROJECT, codebook_app, command, open_project
 
 
 @command(codebook_app, "show")
 def codebook_show(project: Path = PROJECT) -> None:
     """Show the project's codes with definitions and hypothesis links."""
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         book = proj.codebook
     typer.echo(f"{book.title} ({book.id} v{book.version}, sha256 {book.sha256[:12]})\n")
     for group in book.groups:
@@ -59,8 +60,8 @@ def codebook_export(
     """Export the project's codebook as a REFI-QDA .qdc (hierarchy, colours, descriptions)."""
     from ..export.qdc import codebook_to_qdc
 
-    with open_project(project) as proj:
-        out.write_bytes(codebook_to_qdc(proj.codebook))
+    with open_project(project, readonly=True) as proj:
+        write_bytes(out, codebook_to_qdc(proj.codebook))
     typer.echo(f"Wrote {out}.")
 
 
@@ -73,5 +74,5 @@ def codebook_import(
     """Turn a REFI-QDA .qdc into codebook YAML (add hypotheses, then 'coder codebook check')."""
     from ..export.qdc import qdc_to_yaml
 
-    out.write_text(qdc_to_yaml(file, id), encoding="utf-8")
+    write_text(out, qdc_to_yaml(file, id))
     typer.echo(f"Wrote {out}; add hypotheses, then run 'coder codebook check {out}'.")

@@ -31,11 +31,13 @@ def ingest(
     metadata: Path | None = typer.Option(None, help="Informant sidecar (CSV or YAML keyed by file); informants.csv/yaml beside the files is used automatically."),
     informant_from_filename: bool = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene)."),
     encoding: str | None = typer.Option(None, help="Force a text encoding such as cp1252 instead of detecting it."),
+    skip_bad_cues: bool = typer.Option(False, "--skip-bad-cues", help="Leave out .srt/.vtt cues without a readable timing line (counted in a warning) instead of failing."),
 ) -> None:
     """Add transcripts to the project; original text is stored unchanged and segmented into sentences."""
     with open_project(project) as proj:
         report = proj.add_transcripts(
-            files, interviewer=interviewer, metadata=metadata, informant_from_filename=informant_from_filename, encoding=encoding
+            files, interviewer=interviewer, metadata=metadata, informant_from_filename=informant_from_filename, encoding=encoding,
+            skip_bad_cues=skip_bad_cues,
         )
     warn(report.warnings)
     for doc in report.added:
@@ -51,7 +53,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Show documents, turns, sentences, codes and review progress."""
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         info = proj.status()
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
@@ -81,7 +83,7 @@ def sentences(
 ) -> None:
     """List sentences with their offsets, speaker and text."""
     role = speaker if speaker in ("informant", "interviewer", "other") else None
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         rows = proj.sentences(documents=doc or None, role=role, speaker=None if role else speaker)
     for r in rows:
         if as_json:

@@ -20,7 +20,7 @@ def export(
     if format not in ("jsonl", "qdpx", "csv", "xlsx"):
         typer.echo(f"Error: unknown format '{format}'; use jsonl, qdpx, csv or xlsx.", err=True)
         raise typer.Exit(2)
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         if format == "jsonl":
             typer.echo(f"Wrote {proj.export_jsonl(out)} sentences to {out}.")
         elif format == "qdpx":

@@ -36,6 +36,7 @@ ENCODER = typer.Option(
     "e5-small.v1", "--encoder", help="e5-small.v1 (default, offline), e5-small-int8.v1 (faster), hf.v1:<hub id or folder>, or tfidf.v1."
 )
 SEED_DATA = typer.Option([], "--seed-data", help="JSONL file of extra labelled sentences ({text, codes, informant}); repeatable.")
+SKIP_UNKNOWN = typer.Option(False, "--skip-unknown", help="Leave out codes of --seed-data that the codebook does not define, instead of failing.")
 
 
 @command()
@@ -66,11 +67,12 @@ def train(
     top_layers: int | None = typer.Option(None, help="Fine-tune only the top N encoder layers."),
     seed: int = typer.Option(13, help="Random seed."),
     bundled_seed: bool = typer.Option(True, "--bundled-seed/--no-bundled-seed", help="Add the seed set shipped for the codebook (data/seed/<id>.jsonl)."),
+    skip_unknown: bool = SKIP_UNKNOWN,
 ) -> None:
     """Train a project model from review decisions and seed data and register it."""
     settings = _settings(encoder, finetune, context, epochs, lr, top_layers, seed)
     with open_project(project) as proj:
-        result = proj.train(settings, seed_data=seed_data, bundled_seed=bundled_seed, progress=True)
+        result = proj.train(settings, seed_data=seed_data, bundled_seed=bundled_seed, skip_unknown=skip_unknown, progress=True)
     warn(result.warnings)
     m = result.model
     micro = m.metrics.get("micro", {}).get("f1")
@@ -86,6 +88,7 @@ def evaluate(
     encoder: str = ENCODER,
     context: bool = typer.Option(False, "--context/--no-context", help="Add the interviewer's question to the features."),
     seed_data: list[Path] = SEED_DATA,
+    skip_unknown: bool = SKIP_UNKNOWN,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Leave-one-informant-out cross-validation: per-code and per-group precision, recall, F1."""
@@ -93,16 +96,16 @@ def evaluate(
 
     settings = TrainSettings(encoder=encoder, context=context)
     if project is not None:
-        with open_project(project) as proj:
-            result = proj.evaluate(settings, seed_data=seed_data)
+        with open_project(project, readonly=True) as proj:
+            result = proj.evaluate(settings, seed_data=seed_data, skip_unknown=skip_unknown)
     elif data:
         from ..codebook import load_codebook
         from ..evaluation import cross_validate
         from ..training import read_seed_jsonl
 
         book = load_codebook(codebook)
-        examples = [e for p in data for e in read_seed_jsonl(p, book)]
-        extra = [e for p in seed_data for e in read_seed_jsonl(p, book)]
+        examples = [e for p in data for e in read_seed_jsonl(p, book, skip_unknown=skip_unknown)]
+        extra = [e for p in seed_data for e in read_seed_jsonl(p, book, skip_unknown=skip_unknown)]
         result = cross_validate(examples, book, settings, extra_train=extra)
     else:
         typer.echo("Error: give a project folder or --data FILE.", err=True)
@@ -125,7 +128,7 @@ def evaluate(
 @command()
 def models(project: Path = PROJECT, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the project's models with their cross-validated metrics."""
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         rows = proj.models()
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..outputs import write_text
 from .base import PROJECT, command, open_project
 
 
@@ -26,7 +27,7 @@ def score(
     overrides = {k: v for k, v in (("min_segments", min_segments), ("confirm_share", confirm_share)) if v is not None}
     from .. import report
 
-    with open_project(project) as proj:
+    with open_project(project, readonly=True) as proj:
         if compare:
             for d in proj.compare_scores(overrides):
                 typer.echo(f"{d['hypothesis']} {d['informant']}: reviewed {d['reviewed']} {d['reviewed_counts']} vs model {d['model']} {d['model_counts']}")
@@ -43,7 +44,7 @@ def score(
                            f"stability {i.stability:.2f}, across thresholds {i.rule_stability:.2f}")
     for path, render in ((html_out, lambda: report.to_html(scores, book)), (markdown_out, lambda: report.to_markdown(scores))):
         if path is not None:
-            path.write_text(render(), encoding="utf-8")
+            write_text(path, render())
             typer.echo(f"Wrote {path}.", err=True)
     if xlsx_out is not None:
         report.to_xlsx(scores, xlsx_out)
@@ -67,6 +68,9 @@ def serve(
 
     from ..web.app import create_app
 
+    if not 1 <= port <= 65535:
+        typer.echo(f"Error: port {port} does not exist; use a number from 1 to 65535, e.g. --port 8765.", err=True)
+        raise typer.Exit(1)
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", port)) == 0:
             typer.echo(f"Error: port {port} is in use; pass another, e.g. --port {port + 1}.", err=True)

@@ -107,14 +107,14 @@ def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence
 
 
 def write_qdpx(path: Path, codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str) -> None:
-    """Write the .qdpx atomically (a .part file renamed into place)."""
+    """Write the .qdpx atomically (a temporary file renamed into place, removed on failure)."""
+    from ..outputs import atomic_output
+
     xml = build_project(codebook, sources, coded, name=name)
-    tmp = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+    with atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("project.qde", xml)
         for s in sources:
             z.writestr(f"sources/{guid('source', s.name)}.txt", s.text.encode("utf-8"))
-    tmp.replace(path)
 
 
 def validate(xml: bytes, xsd: Path) -> list[str]:

@@ -29,7 +29,7 @@ READERS: dict[str, Reader] = {
 }
 SIDECAR_NAMES = ("informants.csv", "informants.yaml", "informants.yml", "metadata.csv", "metadata.yaml")
 
-__all__ = ["READERS", "expand_paths", "read_metadata", "read_transcript", "sha256_text", "TurnSplit", "find_turns"]
+__all__ = ["READERS", "expand_paths", "read_metadata", "read_transcript", "sha256_text", "unmatched_entries", "TurnSplit", "find_turns"]
 
 
 def sha256_text(text: str) -> str:
@@ -62,16 +62,21 @@ def read_metadata(path: Path) -> dict[str, dict[str, Any]]:
         raw = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InputFileError(f"The metadata file {path} cannot be read as UTF-8 text; re-save it as UTF-8 CSV or YAML.") from e
+    # Sidecars hold names and personal data: errors give the file and line, never the content (issue 15.3).
     rows: list[dict[str, Any]]
     if path.suffix.lower() == ".csv":
-        dialect = csv.Sniffer().sniff(raw.splitlines()[0], delimiters=",;\t") if raw.strip() else csv.excel
-        rows = list(csv.DictReader(raw.splitlines(), dialect=dialect))
+        rows = _csv_rows(path, raw)
     else:
         try:
             data = yaml.safe_load(raw)
         except yaml.YAMLError as e:
-            raise InputFileError(f"The metadata file {path} is not valid YAML ({e}).") from e
+            mark = getattr(e, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise InputFileError(f"The metadata file {path} is not valid YAML{where}; fix the indentation or quoting there.") from e
         if isinstance(data, dict):
+            bad = next((k for k, v in data.items() if not isinstance(v, dict | None)), None)
+            if bad is not None:
+                raise InputFileError(f"{path}: the entry for '{bad}' must be a mapping such as 'informant: ...'; fix it.")
             rows = [{"file": k, **(v or {})} for k, v in data.items()]
         elif isinstance(data, list):
             rows = [dict(r) for r in data if isinstance(r, dict)]
@@ -88,6 +93,32 @@ def read_metadata(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _csv_rows(path: Path, raw: str) -> list[dict[str, Any]]:
+    lines = raw.splitlines()
+    try:
+        dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t") if raw.strip() else csv.excel
+    except csv.Error:  # a single column: nothing to sniff
+        dialect = csv.excel
+    reader = csv.DictReader(lines, dialect=dialect)
+    try:
+        return list(reader)
+    except csv.Error as e:
+        raise InputFileError(f"The metadata file {path}, line {reader.line_num + 1}, is not valid CSV; fix that line.") from e
+
+
+def unmatched_entries(entries: dict[str, dict[str, Any]], names: Iterable[str]) -> list[str]:
+    """Sidecar entries (by their file key) that name none of ``names`` (file names or stems)."""
+    known = set(names)
+    seen: set[int] = set()
+    out = []
+    for key, meta in entries.items():  # the stem key shares its entry's dict: report each entry once
+        if id(meta) not in seen:
+            seen.add(id(meta))
+            if not {key, Path(key).stem} & known:
+                out.append(key)
+    return out
+
+
 def read_transcript(
     path: Path,
     *,
@@ -95,6 +126,7 @@ def read_transcript(
     metadata: dict[str, Any] | None = None,
     informant_from_filename: bool = False,
     encoding: str | None = None,
+    skip_bad_cues: bool = False,
 ) -> Transcript:
     """Read one file into a `Transcript` with turns, header metadata and informant."""
     reader = READERS.get(path.suffix.lower())
@@ -104,7 +136,10 @@ def read_transcript(
         )
     if not path.is_file():
         raise InputFileError(f"{path} does not exist; check the path.")
-    text, hints, warnings = reader(path, encoding)
+    if reader is read_subtitles:
+        text, hints, warnings = read_subtitles(path, encoding, skip_bad_cues=skip_bad_cues)
+    else:
+        text, hints, warnings = reader(path, encoding)
     meta = dict(metadata or {})
     split = find_turns(text, interviewer=interviewer or _split_labels(meta.pop("interviewer_label", None)), label_hints=hints)
     informant = meta.pop("informant", None) or (

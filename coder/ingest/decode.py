@@ -36,7 +36,13 @@ def decode_bytes(data: bytes, path: Path, encoding: str | None = None) -> tuple[
         except (UnicodeDecodeError, LookupError) as e:
             raise InputFileError(f"{name} cannot be read as {encoding} ({e}); try another --encoding or re-save it as UTF-8.") from e
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return normalise_newlines(data.decode("utf-16").lstrip("\ufeff")), []
+        try:
+            return normalise_newlines(data.decode("utf-16").lstrip("\ufeff")), []
+        except UnicodeDecodeError as e:  # an odd byte count (a cut-off file) or a broken surrogate pair
+            raise InputFileError(
+                f"{name} starts as UTF-16 text but is damaged at byte {e.start} (cut off, or an odd number of bytes); "
+                "re-save it as UTF-8 and try again."
+            ) from e
     if b"\x00" in data[:4096]:
         raise InputFileError(f"{name} looks like a binary file, not text; export the transcript as .txt or .docx and try again.")
     try:

@@ -16,12 +16,13 @@ def read_docx(path: Path, encoding: str | None = None) -> tuple[str, dict[int, i
     """Return (text, label hints, warnings); hints map a line start to the end of its bold label."""
     import docx  # python-docx; imported here so `coder --help` stays fast
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
 
     try:
         with zipfile.ZipFile(path) as z:
             check_members(z, path)  # python-docx reads every part into memory
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as e:
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, XMLSyntaxError) as e:
         raise InputFileError(
             f"{path.name} is not a readable .docx file ({e}); open it in Word and save it again as .docx."
         ) from e
