@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 from typing import Any
 
@@ -35,3 +36,13 @@ def label_counts(ax: Any, counts: Any, dark: Any) -> None:
     """Write each non-zero count in its heatmap cell, white where ``dark`` says the cell is dark."""
     for r, c in zip(*counts.nonzero()):
         ax.text(c, r, int(counts[r, c]), ha="center", va="center", fontsize=7, color="white" if dark[r, c] else "black")
+
+
+def img_tag(alt: str, b64: str) -> str:
+    """A base64 PNG as an <img> of a self-contained page; ``alt`` is escaped."""
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+
+
+def heading(level: int, text: str) -> str:
+    """A heading of a self-contained page; ``text`` is escaped."""
+    return f"<h{level}>{html.escape(text)}</h{level}>"

@@ -12,6 +12,7 @@ from .proposals import model_thresholds, threshold_of
 from .proposals import proposed as proposed_codes
 
 from .errors import InvalidRequestError, ProjectError
+from .i18n import DEFAULT_LANGUAGE, translator
 
 if TYPE_CHECKING:
     from .codebook import Codebook
@@ -110,9 +111,13 @@ class ReviewMixin:
             ranked.append((-impact, min(counts.get(c, 0) for c in diff), sid))
         return [sid for *_, sid in sorted(ranked)]
 
-    def review_item(self, sentence_id: int, coder: str, *, strategy: str = "mixed", blind: bool = False) -> ReviewItem:
-        """Everything the reviewer sees for one sentence; ``token`` detects edits from another tab."""
+    def review_item(
+        self, sentence_id: int, coder: str, *, strategy: str = "mixed", blind: bool = False, lang: str = DEFAULT_LANGUAGE
+    ) -> ReviewItem:
+        """Everything the reviewer sees for one sentence (``reason`` in ``lang``); ``token`` detects edits from another tab."""
         from .review.strategies import get_strategy
+
+        _ = translator(lang)
 
         book = self.codebook
         s = self._sentence(sentence_id)
@@ -125,11 +130,12 @@ class ReviewMixin:
         if strategy.startswith("adjudicate:"):
             for other in strategy.split(":")[1:3]:
                 others[other] = sorted(self.codings(other).get(sentence_id, set()))
-            reason = "disagreement: " + "; ".join(f"{k}: {', '.join(v) or 'no code'}" for k, v in others.items())
+            reason = _("disagreement: %(codings)s") % {
+                "codings": "; ".join(f"{k}: {', '.join(v) or _('no code')}" for k, v in others.items())}
         elif blind or model_id is None:
             reason = ""
         else:
-            reason = get_strategy(strategy if strategy != "mixed" else "uncertainty", book.code_ids).reason(p, th, book.code_ids)
+            reason = get_strategy(strategy if strategy != "mixed" else "uncertainty", book.code_ids).reason(p, th, book.code_ids, _)
         return ReviewItem(
             sentence_id=sentence_id, document=s.document, informant=s.informant, speaker=s.speaker,
             index=pos, total=total, text=s.text, start=s.start, end=s.end,

@@ -1,7 +1,9 @@
 """Render hypothesis scores as Markdown, a self-contained HTML report and an XLSX workbook.
 
 Rendering only: every number comes from `coder.score.Scores`. Quotes are cited as
-(Informant, document, line) so a reader can find each one in the transcript.
+(Informant, document, line) so a reader can find each one in the transcript. Every text is in one
+language (``lang``, Danish by default) from the catalogue in `coder.i18n`; the rule lines behind
+the verdicts are rewritten in that language by the same rule functions that decided them.
 """
 
 from __future__ import annotations
@@ -11,19 +13,39 @@ from pathlib import Path
 from typing import Any
 
 from .codebook import Codebook
-from .figures import label_counts, png, pyplot
+from .figures import heading, img_tag, label_counts, png, pyplot
 from .outputs import atomic_output
-from .score import Scores
+from .i18n import DEFAULT_LANGUAGE, N_, Translate, translator
+from .score import HypothesisScore, InformantScore, Scores, hypothesis_verdict, informant_verdict
 
-VERDICT_DA = {
-    "supports": "understøtter", "partly": "delvist", "contradicts": "modsiger", "no_evidence": "ingen evidens",
-    "confirmed": "bekræftet", "partly_confirmed": "delvist bekræftet", "not_confirmed": "ikke bekræftet",
+# Verdicts and stances (the same words) as shown to a reader.
+VERDICTS = {
+    "supports": N_("supports"), "partly": N_("partly"), "contradicts": N_("contradicts"), "no_evidence": N_("no evidence"),
+    "confirmed": N_("confirmed"), "partly_confirmed": N_("partly confirmed"), "not_confirmed": N_("not confirmed"),
 }
 
 
-def _cite(q: Any) -> str:
-    mark = "" if q.reviewed else f", unreviewed, score {q.score:.2f}" if q.score is not None else ", unreviewed"
-    return f"»{q.text}« ({q.informant}, {q.document}, line {q.line}; {q.code}, {q.stance}{mark})"
+def verdict_word(verdict: str, _: Translate) -> str:
+    """A verdict or stance id as the reader's word (ids the catalogue lacks are shown as they are)."""
+    return _(VERDICTS[verdict]) if verdict in VERDICTS else verdict
+
+
+def _informant_reason(i: InformantScore, scores: Scores, _: Translate) -> str:
+    return informant_verdict(i.supporting, i.contradicting, i.share, scores.rules, _)[1]
+
+
+def _hypothesis_reason(h: HypothesisScore, scores: Scores, _: Translate) -> str:
+    return hypothesis_verdict([i.verdict for i in h.informants], scores.rules, _)[1]
+
+
+def _cite(q: Any, _: Translate) -> str:
+    values = {"text": q.text, "informant": q.informant, "document": q.document, "line": q.line, "code": q.code,
+              "stance": verdict_word(q.stance, _), "score": q.score}
+    if q.reviewed:
+        return _("»%(text)s« (%(informant)s, %(document)s, line %(line)s; %(code)s, %(stance)s)") % values
+    if q.score is None:
+        return _("»%(text)s« (%(informant)s, %(document)s, line %(line)s; %(code)s, %(stance)s, unreviewed)") % values
+    return _("»%(text)s« (%(informant)s, %(document)s, line %(line)s; %(code)s, %(stance)s, unreviewed, score %(score).2f)") % values
 
 
 def _md(text: str) -> str:
@@ -31,38 +53,51 @@ def _md(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|")
 
 
-def methods_text(scores: Scores) -> str:
+SOURCES = {
+    "reviewed": N_("human-reviewed codes only"),
+    "all": N_("human-reviewed codes, and for unreviewed sentences the model's proposals above threshold (stance from "
+              "the model's stance head)"),
+    "model": N_("the model's proposals above threshold only (stance from the model's stance head)"),
+}
+
+
+def methods_text(scores: Scores, lang: str = DEFAULT_LANGUAGE) -> str:
+    _ = translator(lang)
     m = scores.meta
     cb = m.get("codebook", {})
-    source = {
-        "reviewed": "human-reviewed codes only",
-        "all": "human-reviewed codes, and for unreviewed sentences the model's proposals above threshold (stance from the model's stance head)",
-        "model": "the model's proposals above threshold only (stance from the model's stance head)",
-    }.get(scores.source, scores.source)
-    return (
-        f"Evidence: {source}. Codebook {cb.get('id')} v{cb.get('version')} (sha256 {str(cb.get('sha256'))[:12]}); "
-        f"model {m.get('model') or 'none'}; {m.get('reviewed_sentences', 0)} of {m.get('informant_sentences', 0)} "
-        f"informant sentences reviewed by a human. Rule: {scores.rules.describe()}. Stability is the share of "
-        f"{scores.rules.bootstrap} bootstrap resamples of each informant's sentences that give the same verdict."
-    )
+    return _(
+        "Evidence: %(source)s. Codebook %(id)s v%(version)s (sha256 %(sha)s); model %(model)s; %(reviewed)s of "
+        "%(sentences)s informant sentences reviewed by a human. Rule: %(rule)s. Stability is the share of "
+        "%(bootstrap)s bootstrap resamples of each informant's sentences that give the same verdict."
+    ) % {"source": _(SOURCES[scores.source]) if scores.source in SOURCES else scores.source, "id": cb.get("id"),
+         "version": cb.get("version"), "sha": str(cb.get("sha256"))[:12], "model": m.get("model") or _("none"),
+         "reviewed": m.get("reviewed_sentences", 0), "sentences": m.get("informant_sentences", 0),
+         "rule": scores.rules.describe(_), "bootstrap": scores.rules.bootstrap}
 
 
-def to_markdown(scores: Scores) -> str:
-    out = ["# Hypotheses: verdicts per informant", "", methods_text(scores), ""]
+def _columns(_: Translate) -> list[str]:
+    """The per-informant table's headings, shared by the Markdown and HTML reports."""
+    return [_("Informant"), _("Supporting"), _("Contradicting"), _("Share"), _("Verdict"), _("Stability"), _("Across thresholds")]
+
+
+def to_markdown(scores: Scores, lang: str = DEFAULT_LANGUAGE) -> str:
+    _ = translator(lang)
+    out = ["# " + _("Hypotheses: verdicts per informant"), "", methods_text(scores, lang), ""]
     for h in scores.hypotheses:
-        out += [f"## {h.id}: {_md(h.statement)}", "", f"**Verdict: {h.verdict.replace('_', ' ')}** ({_md(h.reason)}).", ""]
-        out += ["| informant | supporting | contradicting | share | verdict | stability | across thresholds |", "|---|---|---|---|---|---|---|"]
+        out += [f"## {h.id}: {_md(h.statement)}", "",
+                "**" + _("Overall") + f": {verdict_word(h.verdict, _)}** ({_md(_hypothesis_reason(h, scores, _))}).", ""]
+        out += ["| " + " | ".join(_columns(_)) + " |", "|---|---|---|---|---|---|---|"]
         for i in h.informants:
-            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {i.verdict} | {i.stability:.2f} | {i.rule_stability:.2f} |")
+            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {verdict_word(i.verdict, _)} | {i.stability:.2f} | {i.rule_stability:.2f} |")
         out.append("")
         for i in h.informants:
             for q in i.quotes:
-                out.append(f"- {_md(_cite(q))}")
+                out.append(f"- {_md(_cite(q, _))}")
         out.append("")
     return "\n".join(out)
 
 
-def heatmap_png(scores: Scores, codebook: Codebook) -> str:
+def heatmap_png(scores: Scores, codebook: Codebook, title: str) -> str:
     """Informants x evidence codes: coded sentences of either stance, as a base64 PNG."""
     plt = pyplot()
     import numpy as np
@@ -79,60 +114,66 @@ def heatmap_png(scores: Scores, codebook: Codebook) -> str:
     ax.set_xticks(range(len(codes)), codes, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(informants)), informants, fontsize=9)
     label_counts(ax, M, M > M.max() / 2)
-    ax.set_title("Coded sentences per informant and evidence code")
+    ax.set_title(title)
     return png(fig, dpi=110)
 
 
-def to_html(scores: Scores, codebook: Codebook) -> str:
+def to_html(scores: Scores, codebook: Codebook, lang: str = DEFAULT_LANGUAGE) -> str:
     """One self-contained page: no scripts, no external assets, opens offline."""
     e = html.escape
-    img = heatmap_png(scores, codebook)
+    _ = translator(lang)
+    title, figure = _("Hypotheses: verdicts per informant"), _("Coded sentences per informant and evidence code")
+    img = heatmap_png(scores, codebook, figure)
     parts = [
-        "<!doctype html><html lang='da'><head><meta charset='utf-8'><title>coder: hypotheses</title><style>",
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>coder: {e(title)}</title><style>",
         "body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}",
         "table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:left}",
         "th{background:#f1f1f1}.supports{background:#d9f0d3}.contradicts{background:#f8d7d3}.partly{background:#fdf1c7}",
-        ".no_evidence{color:#888}blockquote{margin:.3rem 0 .3rem 1rem;font-style:italic}.rule{font-size:.9em;color:#555}",
+        "img{max-width:100%}.no_evidence{color:#888}blockquote{margin:.3rem 0 .3rem 1rem;font-style:italic}.rule{font-size:.9em;color:#555}",
         "</style></head><body>",
-        f"<h1>Hypoteser: vurdering pr. informant</h1><p class='rule'>{e(methods_text(scores))}</p>",
-        f"<img alt='Coded sentences per informant and code' src='data:image/png;base64,{img}' style='max-width:100%'>",
+        heading(1, title) + f"<p class='rule'>{e(methods_text(scores, lang))}</p>",
+        img_tag(figure, img),
     ]
     for h in scores.hypotheses:
         parts.append(f"<h2>{e(h.id)}: {e(h.statement)}</h2>")
-        parts.append(f"<p><strong>Samlet: {e(VERDICT_DA.get(h.verdict, h.verdict))}</strong> <span class='rule'>({e(h.reason)})</span></p>")
-        parts.append("<table><tr><th>Informant</th><th>Understøttende</th><th>Modsigende</th><th>Andel</th><th>Vurdering</th><th>Stabilitet</th><th>På tværs af tærskler</th><th>Regel</th></tr>")
+        parts.append("<p><strong>" + e(_("Overall")) + f": {e(verdict_word(h.verdict, _))}</strong> <span class='rule'>({e(_hypothesis_reason(h, scores, _))})</span></p>")
+        parts.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in [*_columns(_), _("Rule")]) + "</tr>")
         for i in h.informants:
             parts.append(
                 f"<tr class='{i.verdict}'><td>{e(i.informant)}</td><td>{i.supporting}</td><td>{i.contradicting}</td>"
-                f"<td>{i.share:.1%}</td><td>{e(VERDICT_DA[i.verdict])}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td><td class='rule'>{e(i.reason)}</td></tr>"
+                f"<td>{i.share:.1%}</td><td>{e(verdict_word(i.verdict, _))}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td>"
+                f"<td class='rule'>{e(_informant_reason(i, scores, _))}</td></tr>"
             )
         parts.append("</table>")
         for i in h.informants:
             for q in i.quotes:
-                parts.append(f"<blockquote>{e(_cite(q))}</blockquote>")
+                parts.append(f"<blockquote>{e(_cite(q, _))}</blockquote>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def to_xlsx(scores: Scores, path: Path) -> None:
+def to_xlsx(scores: Scores, path: Path, lang: str = DEFAULT_LANGUAGE) -> None:
     """One sheet per hypothesis plus every coded segment behind the verdicts."""
     from openpyxl import Workbook
 
+    _ = translator(lang)
     wb = Workbook()
     wb.remove(wb.active)
     for h in scores.hypotheses:
         ws = wb.create_sheet(h.id)
         ws.append([h.id, h.statement])
-        ws.append(["verdict", h.verdict, h.reason])
+        ws.append([_("Overall"), verdict_word(h.verdict, _), _hypothesis_reason(h, scores, _)])
         ws.append([])
-        ws.append(["informant", "supporting", "contradicting", "sentences", "share", "verdict", "stability", "rule"])
+        ws.append([_("Informant"), _("Supporting"), _("Contradicting"), _("Sentences"), _("Share"), _("Verdict"), _("Stability"), _("Rule")])
         for i in h.informants:
-            ws.append([i.informant, i.supporting, i.contradicting, i.sentences, round(i.share, 4), i.verdict, round(i.stability, 3), i.reason])
-    ws = wb.create_sheet("segments")
-    ws.append(["hypothesis", "informant", "document", "line", "start", "end", "code", "stance", "reviewed", "score", "text"])
+            ws.append([i.informant, i.supporting, i.contradicting, i.sentences, round(i.share, 4), verdict_word(i.verdict, _),
+                       round(i.stability, 3), _informant_reason(i, scores, _)])
+    ws = wb.create_sheet(_("segments"))
+    ws.append([_("Hypothesis"), _("Informant"), _("Document"), _("Line"), _("Start"), _("End"), _("Code"), _("Stance"),
+               _("Reviewed"), _("Score"), _("Text")])
     for h in scores.hypotheses:
         for i in h.informants:
             for q in i.quotes:
-                ws.append([h.id, q.informant, q.document, q.line, q.start, q.end, q.code, q.stance, q.reviewed, q.score, q.text])
+                ws.append([h.id, q.informant, q.document, q.line, q.start, q.end, q.code, verdict_word(q.stance, _), q.reviewed, q.score, q.text])
     with atomic_output(path) as tmp:
         wb.save(tmp)

@@ -30,6 +30,7 @@ import numpy as np
 
 from .codebook import Codebook
 from .errors import CodebookError
+from .i18n import Translate, english
 
 INFORMANT_VERDICTS = ("supports", "partly", "contradicts", "no_evidence")
 HYPOTHESIS_VERDICTS = ("confirmed", "partly_confirmed", "not_confirmed")
@@ -76,13 +77,13 @@ class ScoringRules:
             )
         return cls(**{k: int(v) if k in whole else v for k, v in values.items()})
 
-    def describe(self) -> str:
-        return (
-            f"supports: >= {self.min_segments} supporting sentences, share >= {self.min_share:.0%}, "
-            f"contradicting <= {self.contradiction_ratio:.0%} of supporting; contradicts: contradicting >= supporting; "
-            f"confirmed: >= {self.confirm_share:.0%} of informants support; partly confirmed: supporters + half of "
-            f"partly >= {self.partly_share:.0%}"
-        )
+    def describe(self, _: Translate = english) -> str:
+        return _(
+            "supports: >= %(min_segments)s supporting sentences, share >= %(min_share).0f%%, contradicting <= "
+            "%(ratio).0f%% of supporting; contradicts: contradicting >= supporting; confirmed: >= %(confirm).0f%% of "
+            "informants support; partly confirmed: supporters + half of partly >= %(partly).0f%%"
+        ) % {"min_segments": self.min_segments, "min_share": 100 * self.min_share, "ratio": 100 * self.contradiction_ratio,
+             "confirm": 100 * self.confirm_share, "partly": 100 * self.partly_share}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,28 +165,30 @@ class Scores:
         }
 
 
-def informant_verdict(s: int, c: int, share: float, rules: ScoringRules) -> tuple[str, str]:
-    """Apply the informant rule; return (verdict, the rule line that decided it)."""
+def informant_verdict(s: int, c: int, share: float, rules: ScoringRules, _: Translate = english) -> tuple[str, str]:
+    """Apply the informant rule; return (verdict, the rule line that decided it, in ``_``'s language)."""
     if s == 0 and c == 0:
-        return "no_evidence", "no coded evidence"
+        return "no_evidence", _("no coded evidence")
+    values = {"s": s, "c": c, "min": rules.min_segments, "share": 100 * share, "ratio": 100 * rules.contradiction_ratio}
     if c >= s:
-        return "contradicts", f"contradicting {c} >= supporting {s}"
+        return "contradicts", _("contradicting %(c)s >= supporting %(s)s") % values
     if s >= rules.min_segments and share >= rules.min_share and c <= rules.contradiction_ratio * s:
-        return "supports", f"supporting {s} >= {rules.min_segments}, share {share:.1%}, contradicting {c} <= {rules.contradiction_ratio:.0%} of {s}"
-    return "partly", f"supporting {s}, contradicting {c}: below the 'supports' rule"
+        return "supports", _("supporting %(s)s >= %(min)s, share %(share).1f%%, contradicting %(c)s <= %(ratio).0f%% of %(s)s") % values
+    return "partly", _("supporting %(s)s, contradicting %(c)s: below the 'supports' rule") % values
 
 
-def hypothesis_verdict(verdicts: Sequence[str], rules: ScoringRules) -> tuple[str, str]:
+def hypothesis_verdict(verdicts: Sequence[str], rules: ScoringRules, _: Translate = english) -> tuple[str, str]:
     n = len(verdicts)
     if n == 0:
-        return "not_confirmed", "no informants with sentences"
+        return "not_confirmed", _("no informants with sentences")
     sup = sum(v == "supports" for v in verdicts)
     part = sum(v == "partly" for v in verdicts)
+    values = {"sup": sup, "part": part, "n": n, "confirm": 100 * rules.confirm_share, "partly": 100 * rules.partly_share}
     if sup / n >= rules.confirm_share:
-        return "confirmed", f"{sup} of {n} informants support (>= {rules.confirm_share:.0%})"
+        return "confirmed", _("%(sup)s of %(n)s informants support (>= %(confirm).0f%%)") % values
     if (sup + 0.5 * part) / n >= rules.partly_share:
-        return "partly_confirmed", f"{sup} support and {part} partly of {n} ((supports + partly/2) / n >= {rules.partly_share:.0%})"
-    return "not_confirmed", f"{sup} support and {part} partly of {n}: below both thresholds"
+        return "partly_confirmed", _("%(sup)s support and %(part)s partly of %(n)s ((supports + partly/2) / n >= %(partly).0f%%)") % values
+    return "not_confirmed", _("%(sup)s support and %(part)s partly of %(n)s: below both thresholds") % values
 
 
 def _rule_stability(s: int, c: int, share: float, verdict: str, rules: ScoringRules) -> float:

@@ -59,7 +59,7 @@ def review_loop(project: Project, coder: str, strategy: str, *, read: Callable[[
         if not queue:
             write("Nothing left in this queue.")
             return done
-        item = project.review_item(queue[0], coder, strategy=strategy)
+        item = project.review_item(queue[0], coder, strategy=strategy, lang="en")  # the terminal speaks English
         sel = Selection({c: "supports" for c in item.preselected})
         p = project.progress(coder)
         write(f"\n{DIM}{item.document} · {item.speaker} · sentence {item.index + 1}/{item.total} · {p['reviewed']}/{p['total']} reviewed{RESET}")

@@ -128,7 +128,7 @@ def test_review_retrainer_round_trains_precodes_and_compares(ingested, seed_file
     entry = r.run_round()
     assert entry is not None and entry["model"] != ingested.models()[0]["id"]
     status = r.status()
-    assert status["rounds"] == 1 and status["stable"] is False and "Keep reviewing" in status["advice"]
+    assert status["rounds"] == 1 and status["stable"] is False and "Keep reviewing" in r.status("en")["advice"]
     assert ingested.recent_agreement("anna")["reviews"] == 2
 
 

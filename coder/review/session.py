@@ -18,6 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..i18n import DEFAULT_LANGUAGE, N_, translator
+
 STABLE_KAPPA = 0.9  # KappaAverage's usual stopping threshold
 ROUNDS = 3
 
@@ -66,7 +68,7 @@ class Retrainer:
             return None
         except Exception:  # a bug: keep the server alive, show it in the log
             traceback.print_exc()
-            self.error = "Retraining failed; see the server log."
+            self.error = N_("Retraining failed; see the server log.")
             return None
         self.error = None
         entry = {"model": result.model.id, "seconds": round(time.perf_counter() - start, 1), "kappa_previous": kappa,
@@ -74,14 +76,16 @@ class Retrainer:
         self.history.append(entry)
         return entry
 
-    def status(self) -> dict[str, Any]:
+    def status(self, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+        """Rounds, kappa between them and the stopping advice, the texts in ``lang``."""
+        _ = translator(lang)
         kappas = [h["kappa_previous"] for h in self.history[-ROUNDS:] if h["kappa_previous"] is not None]
         avg = sum(kappas) / len(kappas) if kappas else None
         stable = len(kappas) >= ROUNDS and avg is not None and avg >= STABLE_KAPPA
         return {
             "running": self.running, "rounds": len(self.history), "pending": self.pending, "every": self.every,
             "last": self.history[-1] if self.history else None, "kappa_average": avg, "stable": stable,
-            "error": self.error,
-            "advice": ("The model has stopped changing its mind (kappa between rounds >= 0.9): further review mostly "
-                       "confirms it." if stable else "Keep reviewing: the model is still learning."),
+            "error": None if self.error is None else _(self.error),  # a CoderError's sentence stays as raised
+            "advice": _("The model has stopped changing its mind (kappa between rounds >= 0.9): further review mostly "
+                        "confirms it.") if stable else _("Keep reviewing: the model is still learning."),
         }

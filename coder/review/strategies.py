@@ -2,7 +2,8 @@
 
 Every strategy sees the same inputs: the candidates' code probabilities (n, k), the model's
 thresholds (k,) and the candidates' positions in document order, and returns a priority per
-candidate (lower = ask sooner) plus a short reason a reviewer can read.
+candidate (lower = ask sooner) plus a short reason a reviewer can read, in the language of the
+``_`` (gettext) it is given: the reasons are entries of the message catalogue (`coder.i18n`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import CoderError
+from ..i18n import N_, Translate, english
+
+
+RANDOM_REASON = N_("random sample (keeps the picture unbiased)")
 
 
 class QueryStrategy(ABC):
@@ -22,7 +27,7 @@ class QueryStrategy(ABC):
     def priority(self, proba: np.ndarray, thresholds: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Priority per candidate; the lowest is shown first."""
 
-    def reason(self, p: np.ndarray, thresholds: np.ndarray, codes: Sequence[str]) -> str:
+    def reason(self, p: np.ndarray, thresholds: np.ndarray, codes: Sequence[str], _: Translate = english) -> str:
         return self.name
 
 
@@ -34,10 +39,11 @@ class Uncertainty(QueryStrategy):
     def priority(self, proba, thresholds, order):
         return np.abs(np.nan_to_num(proba, nan=0.0) - thresholds).min(1) if proba.size else np.zeros(len(order))
 
-    def reason(self, p, thresholds, codes):
+    def reason(self, p, thresholds, codes, _=english):
         d = np.abs(np.nan_to_num(p, nan=0.0) - thresholds)
         a, b = np.argsort(d)[:2]
-        return f"uncertain about {codes[a]} ({p[a]:.2f} vs threshold {thresholds[a]:.2f}) and {codes[b]} ({p[b]:.2f})"
+        return _("uncertain about %(a)s (%(pa).2f vs threshold %(ta).2f) and %(b)s (%(pb).2f)") % {
+            "a": codes[a], "pa": p[a], "ta": thresholds[a], "b": codes[b], "pb": p[b]}
 
 
 class Margin(QueryStrategy):
@@ -48,10 +54,11 @@ class Margin(QueryStrategy):
     def priority(self, proba, thresholds, order):
         return (np.abs(np.nan_to_num(proba, nan=0.0) - thresholds) / np.maximum(thresholds, 1e-6)).min(1)
 
-    def reason(self, p, thresholds, codes):
+    def reason(self, p, thresholds, codes, _=english):
         j = int(np.argmin(np.abs(np.nan_to_num(p, nan=0.0) - thresholds) / np.maximum(thresholds, 1e-6)))
-        side = "just above" if p[j] >= thresholds[j] else "just below"
-        return f"{codes[j]} is {side} its threshold ({p[j]:.2f} vs {thresholds[j]:.2f})"
+        side = _("%(code)s is just above its threshold (%(p).2f vs %(t).2f)") if p[j] >= thresholds[j] else \
+            _("%(code)s is just below its threshold (%(p).2f vs %(t).2f)")
+        return side % {"code": codes[j], "p": p[j], "t": thresholds[j]}
 
 
 class Focus(QueryStrategy):
@@ -69,8 +76,8 @@ class Focus(QueryStrategy):
         p = np.nan_to_num(proba[:, self.j], nan=0.0)
         return np.where(p >= thresholds[self.j], -p, np.inf)
 
-    def reason(self, p, thresholds, codes):
-        return f"proposed {self.code} ({p[self.j]:.2f})"
+    def reason(self, p, thresholds, codes, _=english):
+        return _("proposed %(code)s (%(p).2f)") % {"code": self.code, "p": p[self.j]}
 
 
 class Sequential(QueryStrategy):
@@ -81,8 +88,8 @@ class Sequential(QueryStrategy):
     def priority(self, proba, thresholds, order):
         return order.astype(float)
 
-    def reason(self, p, thresholds, codes):
-        return "next sentence in the document"
+    def reason(self, p, thresholds, codes, _=english):
+        return _("next sentence in the document")
 
 
 class RandomOrder(QueryStrategy):
@@ -96,8 +103,8 @@ class RandomOrder(QueryStrategy):
     def priority(self, proba, thresholds, order):
         return self.rng.random(len(order))
 
-    def reason(self, p, thresholds, codes):
-        return "random sample (keeps the picture unbiased)"
+    def reason(self, p, thresholds, codes, _=english):
+        return _(RANDOM_REASON)
 
 
 class Mixed(QueryStrategy):
@@ -114,8 +121,8 @@ class Mixed(QueryStrategy):
         self._use_random = self.rng.random() < self.share
         return self.rng.random(len(order)) if self._use_random else self.main.priority(proba, thresholds, order)
 
-    def reason(self, p, thresholds, codes):
-        return "random sample (keeps the picture unbiased)" if self._use_random else self.main.reason(p, thresholds, codes)
+    def reason(self, p, thresholds, codes, _=english):
+        return _(RANDOM_REASON) if self._use_random else self.main.reason(p, thresholds, codes, _)
 
 
 STRATEGIES = ("uncertainty", "margin", "focus:<code>", "sequential", "random", "mixed", "adjudicate:<coder A>:<coder B>")

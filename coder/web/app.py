@@ -9,6 +9,10 @@ Every request opens its own `Project` (SQLite connections are cheap and per-thre
 or two browsers are two writers that SQLite serialises; a stale tab gets a 409, never a silent
 overwrite. The queue per coder and strategy is cached in memory and rebuilt when it runs dry or
 the model changes, so the next item comes without rescoring the whole project.
+
+Each server speaks one language (``--lang``, Danish by default): pages, the JavaScript's texts (sent
+in the page as ``data-messages``), the reasons and advice in the JSON and the app's own error
+messages all come from the one catalogue in `coder.i18n` (issue 13.14).
 """
 
 from __future__ import annotations
@@ -28,15 +32,31 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 
 from ..errors import CoderError, ConflictError, ProjectError, UnknownCodeError
+from ..i18n import DEFAULT_LANGUAGE, N_, check_language, translations
 from ..project import Project
 from .guard import LocalOnly
-from .payload import as_codes, as_id, read_json
+from .payload import RequestError, as_codes, as_id, read_json
 
 HERE = Path(__file__).parent
 KEYS = "123456789qwertyiopadfghjklzcvbnm"  # x, s and u are commands
 STATUS = {ConflictError: 409, UnknownCodeError: 400, ProjectError: 404}
+# Starlette's own refusals carry the status phrase; marked here so the catalogue translates them.
+HTTP_PHRASES = (N_("Not Found"), N_("Method Not Allowed"))
+# The texts review.js shows, by key; %(name)s is filled in by the script.
+JS_MESSAGES = {
+    "progress": N_("%(reviewed)s / %(total)s reviewed"),
+    "done": N_("Everything in this queue has been reviewed."),
+    "position": N_("%(document)s · %(speaker)s · sentence %(index)s of %(total)s"),
+    "question": N_("I: %(question)s"),
+    "why": N_("Why this one: %(reason)s"),
+    "model": N_("model %(model_id)s"),
+    "agreement": N_(" · proposals against your last %(reviews)s: F1 %(f1)s"),
+    "training": N_("training a new model… "),
+    "nothing_to_undo": N_("Nothing to undo."),
+}
 
 
 def _status(e: CoderError) -> int:
@@ -51,15 +71,21 @@ def create_app(
     blind: bool = False,
     strategy: str = "mixed",
     retrain_every: int = 10,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> Starlette:
-    """The review app for one project; decisions are recorded as ``coder`` or, when the client
-    names one, as one of ``coders`` (the reviewers this server was started for)."""
+    """The review app for one project in one language; decisions are recorded as ``coder`` or, when
+    the client names one, as one of ``coders`` (the reviewers this server was started for)."""
     from ..review.session import Retrainer
 
     project_path = Path(project_path)
+    catalogue = translations(check_language(lang))
+    _ = catalogue.gettext
     Project.open(project_path).close()  # fail at start-up, not on the first request
     retrainer = Retrainer(project_path, every=retrain_every)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["lang"] = lang
+    templates = Jinja2Templates(env=env)
     reviewers = tuple(dict.fromkeys((coder, *coders)))
     # (coder, strategy, document) -> (the model the queue was ordered by, the queue)
     queues: dict[tuple[str, str, str | None], tuple[str | None, list[int]]] = {}
@@ -76,16 +102,16 @@ def create_app(
         if name is None or name == "":
             return coder
         if name not in reviewers:
-            raise HTTPException(
-                403, f"This server records decisions as {' or '.join(reviewers)} only; "
-                "start it with --coders NAME,NAME to serve several reviewers."
+            raise RequestError(
+                403, N_("This server records decisions as %(names)s only; start it with --coders NAME,NAME to serve "
+                        "several reviewers."), names=", ".join(reviewers)
             )
         return str(name)
 
     def chosen_strategy(request: Request) -> str:
         strat = request.query_params.get("strategy") or strategy
         if blind and strat.startswith("adjudicate:"):
-            raise HTTPException(403, "This server is blind; adjudicating would show other coders' codes.")
+            raise RequestError(403, N_("This server is blind; adjudicating would show other coders' codes."))
         return strat
 
     def overview(request: Request) -> Response:
@@ -98,7 +124,7 @@ def create_app(
         return templates.TemplateResponse(
             request, "overview.html",
             {"info": info, "book": book, "models": models, "per_code": per_code, "coder": coder,
-             "training": retrainer.status(), "agreement": agreement},
+             "training": retrainer.status(lang), "agreement": agreement},
         )
 
     def review_page(request: Request) -> Response:
@@ -107,7 +133,7 @@ def create_app(
         return templates.TemplateResponse(
             request, "review.html",
             {"book": book, "keys": keys_for(book.code_ids), "coder": who(request), "blind": blind,
-             "strategy": chosen_strategy(request)},
+             "strategy": chosen_strategy(request), "messages": {k: _(v) for k, v in JS_MESSAGES.items()}},
         )
 
     def codebook_page(request: Request) -> Response:
@@ -142,7 +168,7 @@ def create_app(
         wanted = request.query_params.get("sentence")
         with open_project() as proj:
             if wanted:
-                item = proj.review_item(as_id(wanted, "sentence"), name, strategy=strat, blind=blind)
+                item = proj.review_item(as_id(wanted, "sentence"), name, strategy=strat, blind=blind, lang=lang)
             else:
                 model = proj.store.latest_model()
                 key = (name, strat, doc)
@@ -156,14 +182,14 @@ def create_app(
                     nxt = next((i for i in queue if i not in done and i not in skip), None)
                 if nxt is None:
                     return JSONResponse({"ok": True, "done": True, "progress": proj.progress(name)})
-                item = proj.review_item(nxt, name, strategy=strat, blind=blind)
+                item = proj.review_item(nxt, name, strategy=strat, blind=blind, lang=lang)
             progress = proj.progress(name)
         return JSONResponse({"ok": True, "done": False, "item": asdict(item), "progress": progress})
 
     def decide(request: Request, data: dict[str, Any]) -> Response:
         name = who(request, data)
         if "sentence_id" not in data:
-            raise HTTPException(400, "Send sentence_id (a number), codes ({code: stance}) and token.")
+            raise RequestError(400, N_("Send sentence_id (a number), codes ({code: stance}) and token."))
         sid = as_id(data["sentence_id"], "sentence_id")
         token = None if data.get("token") is None else as_id(data["token"], "token", minimum=0)
         codes = as_codes(data.get("codes"))
@@ -179,7 +205,7 @@ def create_app(
             model = proj.store.latest_model()
             agreement = proj.recent_agreement(name)
             progress = proj.progress(name)
-        return JSONResponse({"ok": True, "model": model["id"] if model else None, "training": retrainer.status(),
+        return JSONResponse({"ok": True, "model": model["id"] if model else None, "training": retrainer.status(lang),
                              "agreement": agreement, "progress": progress})
 
     def undo(request: Request, data: dict[str, Any]) -> Response:
@@ -197,23 +223,29 @@ def create_app(
 
         return endpoint
 
-    def error_response(path: str, status: int, message: str) -> Response:
+    def error_response(path: str, status: int, message: str, params: dict[str, object] | None = None) -> Response:
+        """The one error shape; a message marked with `N_` where it was raised is translated here
+        (a `CoderError` from the library keeps its English sentence)."""
+        message = _(message) % params if params else _(message)
         if path.startswith("/api/"):
             return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
         page = templates.get_template("error.html").render(status=status, message=message)  # autoescaped (issue 15.1)
         return HTMLResponse(page, status_code=status)
 
     async def error(request: Request, exc: Exception) -> Response:
+        params = None
         if isinstance(exc, CoderError):
             status, message = _status(exc), str(exc)
+        elif isinstance(exc, RequestError):
+            status, message, params = exc.status_code, exc.message, exc.params
         elif isinstance(exc, HTTPException):
             status, message = exc.status_code, str(exc.detail)
         else:  # pragma: no cover - a bug: keep it loud in the log, plain for the user
             import traceback
 
             traceback.print_exception(exc)
-            status, message = 500, "Internal error; the traceback is in the server log."
-        return error_response(request.url.path, status, message)
+            status, message = 500, N_("Internal error; the traceback is in the server log.")
+        return error_response(request.url.path, status, message, params)
 
     routes = [
         Route("/", overview),

@@ -21,6 +21,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..i18n import N_
+
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 READS = ("GET", "HEAD")
 SECURITY_HEADERS = {
@@ -34,33 +36,33 @@ SECURITY_HEADERS = {
 }
 
 
-def refusal(scope: Scope) -> tuple[int, str] | None:
-    """Why this request must not be answered, as (status, one sentence), or None."""
+def refusal(scope: Scope) -> tuple[int, str, dict[str, object]] | None:
+    """Why this request must not be answered, as (status, a catalogue sentence, its parameters), or None."""
     headers = Headers(scope=scope)
     port = (scope.get("server") or (None, None))[1]
     host = headers.get("host", "").lower()
     if port is None or host not in {f"{name}:{port}" for name in LOOPBACK} | ({*LOOPBACK} if port == 80 else set()):
-        return 403, f"This app answers only at http://127.0.0.1:{port}/; open it from that address."
+        return 403, N_("This app answers only at http://127.0.0.1:%(port)s/; open it from that address."), {"port": port}
     own = f"http://{host}"
     origin = headers.get("origin")
     if origin is not None and origin.lower() != own:
-        return 403, f"Requests from another site are refused; open the app at {own}/."
+        return 403, N_("Requests from another site are refused; open the app at %(own)s/."), {"own": own}
     if scope["method"] in READS:
         return None
     if origin is None and not headers.get("referer", "").lower().startswith(own + "/"):
-        return 403, f"Changes are accepted only from the app's own pages at {own}/."
+        return 403, N_("Changes are accepted only from the app's own pages at %(own)s/."), {"own": own}
     if headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
-        return 415, "Send changes as JSON with Content-Type: application/json."
+        return 415, N_("Send changes as JSON with Content-Type: application/json."), {}
     return None
 
 
 class LocalOnly:
     """ASGI middleware: refuse foreign hosts, origins and non-JSON writes; add the security headers.
 
-    ``refuse(path, status, message)`` renders a refusal, so it has the app's one error shape.
+    ``refuse(path, status, message, params)`` renders a refusal, so it has the app's one error shape and language.
     """
 
-    def __init__(self, app: ASGIApp, refuse: Callable[[str, int, str], Response]) -> None:
+    def __init__(self, app: ASGIApp, refuse: Callable[[str, int, str, dict[str, object]], Response]) -> None:
         self.app = app
         self.refuse = refuse
 

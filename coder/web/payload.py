@@ -12,28 +12,40 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from ..i18n import N_
+
 MAX_BODY = 64 * 1024  # a decision is a few hundred bytes
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
+TOO_LARGE = N_("The request body is larger than %(kb)s KB.")
+
+
+class RequestError(HTTPException):
+    """A refusal whose sentence is a catalogue entry (`N_`, ``%(name)s`` placeholders) that the app's
+    error handler translates into its language before filling in ``params``."""
+
+    def __init__(self, status: int, message: str, **params: object) -> None:
+        super().__init__(status, message % params)
+        self.message, self.params = message, params
 
 
 async def read_json(request: Request) -> dict[str, Any]:
     """The body as a JSON object, read up to `MAX_BODY` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"The request body is larger than {MAX_BODY // 1024} KB.")
+        raise RequestError(413, TOO_LARGE, kb=MAX_BODY // 1024)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            raise HTTPException(413, f"The request body is larger than {MAX_BODY // 1024} KB.")
+            raise RequestError(413, TOO_LARGE, kb=MAX_BODY // 1024)
     try:
         data = json.loads(body)
     # json.loads raises only ValueError subclasses (bad JSON, bad UTF-8, an integer of more than
     # 4300 digits) and RecursionError (nesting deeper than the interpreter's stack).
     except (ValueError, RecursionError):
-        raise HTTPException(400, "The request body must be JSON.") from None
+        raise RequestError(400, N_("The request body must be JSON.")) from None
     if not isinstance(data, dict):
-        raise HTTPException(400, "The request body must be a JSON object.")
+        raise RequestError(400, N_("The request body must be a JSON object."))
     return data
 
 
@@ -43,7 +55,7 @@ def as_id(value: object, what: str, *, minimum: int = 1) -> int:
         value = int(value)
     if type(value) is int and minimum <= value <= MAX_ID:
         return value
-    raise HTTPException(400, f"{what} must be a whole number from {minimum} to {MAX_ID}.")
+    raise RequestError(400, N_("%(what)s must be a whole number from %(minimum)s to %(maximum)s."), what=what, minimum=minimum, maximum=MAX_ID)
 
 
 def as_codes(value: object) -> dict[str, str | None]:
@@ -51,5 +63,5 @@ def as_codes(value: object) -> dict[str, str | None]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(v is None or isinstance(v, str) for v in value.values()):
-        raise HTTPException(400, "codes must be an object mapping code ids to 'supports', 'contradicts' or null.")
+        raise RequestError(400, N_("codes must be an object mapping code ids to 'supports', 'contradicts' or null."))
     return value

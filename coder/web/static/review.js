@@ -2,6 +2,9 @@
 (() => {
   const root = document.querySelector(".review");
   const coder = root.dataset.coder, strategy = root.dataset.strategy;
+  // Every text shown comes from the server's catalogue in the page's language (issue 13.14).
+  const messages = JSON.parse(root.dataset.messages);
+  const t = (key, values = {}) => messages[key].replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
   const buttons = [...document.querySelectorAll("button.code")];
   const keyOf = Object.fromEntries(buttons.map(b => [b.querySelector("kbd").textContent, b]));
   const $ = id => document.getElementById(id);
@@ -16,7 +19,7 @@
     return node;
   }
   function say(text) { $("message").textContent = text || ""; }
-  function setProgress(p) { $("progress").textContent = `${p.reviewed} / ${p.total} gennemgået`; }
+  function setProgress(p) { $("progress").textContent = t("progress", p); }
 
   function render() {
     buttons.forEach(b => {
@@ -30,15 +33,15 @@
 
   function show(data) {
     setProgress(data.progress);
-    if (data.done) { item = null; $("item").replaceChildren(el("p", "Alt er gennemgået for denne kø.")); render(); return; }
+    if (data.done) { item = null; $("item").replaceChildren(el("p", t("done"))); render(); return; }
     item = data.item;
-    const t = item.turn_text, a = item.start - item.turn_start, b = item.end - item.turn_start;
-    $("meta").textContent = `${item.document} · ${item.speaker} · sætning ${item.index + 1} af ${item.total}`;
-    $("question").textContent = item.question ? `I: ${item.question}` : "";
-    $("turn").replaceChildren(el("span", t.slice(0, a), {class: "context"}), el("mark", t.slice(a, b), {"data-testid": "sentence"}),
-                              el("span", t.slice(b), {class: "context"}));
-    $("why").textContent = item.reason ? `Hvorfor denne: ${item.reason}` : "";
-    $("model").textContent = item.model_id ? `model ${item.model_id}` : "";
+    const turn = item.turn_text, a = item.start - item.turn_start, b = item.end - item.turn_start;
+    $("meta").textContent = t("position", {document: item.document, speaker: item.speaker, index: item.index + 1, total: item.total});
+    $("question").textContent = item.question ? t("question", item) : "";
+    $("turn").replaceChildren(el("span", turn.slice(0, a), {class: "context"}), el("mark", turn.slice(a, b), {"data-testid": "sentence"}),
+                              el("span", turn.slice(b), {class: "context"}));
+    $("why").textContent = item.reason ? t("why", item) : "";
+    $("model").textContent = item.model_id ? t("model", item) : "";
     const current = Object.keys(item.current || {});
     selected = new Map((current.length ? current : item.preselected).map(c => [c, (item.current || {})[c] || "supports"]));
     last = null; render();
@@ -77,8 +80,8 @@
   async function status() {
     try {
       const s = await call(`/api/status?coder=${encodeURIComponent(coder)}`);
-      const a = s.agreement.f1 === null ? "" : ` · forslag mod dine seneste ${s.agreement.reviews}: F1 ${s.agreement.f1.toFixed(2)}`;
-      $("stopping").textContent = (s.training.running ? "træner ny model… " : "") + s.training.advice + a;
+      const a = s.agreement.f1 === null ? "" : t("agreement", {reviews: s.agreement.reviews, f1: s.agreement.f1.toFixed(2)});
+      $("stopping").textContent = (s.training.running ? t("training") : "") + s.training.advice + a;
     } catch (e) { /* status is advice only */ }
   }
 
@@ -89,7 +92,7 @@
     else if (e.key === "x") decide(new Map());
     else if (e.key === "s" && item) { skipped.push(item.sentence_id); next(); }
     else if (e.key === "u") {
-      try { const d = await call("/api/undo", {coder}); if (d.sentence_id) await next(d.sentence_id); else say("Intet at fortryde."); }
+      try { const d = await call("/api/undo", {coder}); if (d.sentence_id) await next(d.sentence_id); else say(t("nothing_to_undo")); }
       catch (err) { say(err.message); }
     }
     else if (e.key === "-") {
