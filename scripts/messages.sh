@@ -4,5 +4,5 @@
 set -e
 cd "$(dirname "$0")/.."
 pybabel extract -F babel.cfg -k N_ --no-location --sort-output --project coder -o coder/locale/coder.pot .
-pybabel update -i coder/locale/coder.pot -d coder/locale -D coder -l da --no-fuzzy-matching --omit-header
+pybabel update -i coder/locale/coder.pot -d coder/locale -D coder -l da --no-fuzzy-matching
 pybabel compile -d coder/locale -D coder -l da --statistics

@@ -24,8 +24,9 @@ def local_client(path, *args, **kwargs) -> TestClient:
 
 @pytest.fixture
 def plain(ingested):
-    """The app over the mini project without a model (enough for everything but proposals)."""
-    return local_client(ingested.path, "anna")
+    """The app over the mini project without a model (enough for everything but proposals), in English
+    so the assertions below read the messages as written in the code."""
+    return local_client(ingested.path, "anna", lang="en")
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def client(ingested, seed_file_path):
 
     ingested.train(TrainSettings(encoder="tfidf.v1"), seed_data=[seed_file_path])
     ingested.precode()
-    return local_client(ingested.path, "anna")
+    return local_client(ingested.path, "anna", lang="en")
 
 
 def test_web_pages_render(client):
