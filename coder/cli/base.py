@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 
 from ..errors import CoderError
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -26,6 +27,16 @@ app.add_typer(codebook_app, name="codebook")
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROJECT = typer.Argument(..., help="The project folder (created by 'coder init').", show_default=False)
+
+
+def _language(value: str) -> str:
+    if value not in LANGUAGES:
+        raise typer.BadParameter(f"use one of: {', '.join(LANGUAGES)}.")
+    return value
+
+
+LANG = typer.Option(DEFAULT_LANGUAGE, "--lang", callback=_language,
+                    help="Language of the pages and reports: da (Danish) or en (English).")
 
 
 def _run(func: F) -> F:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ..outputs import write_text
-from .base import PROJECT, command, open_project
+from .base import LANG, PROJECT, command, open_project
 
 
 @command()
@@ -22,11 +22,11 @@ def score(
     compare: bool = typer.Option(False, "--compare", help="Show where reviewed and model-only verdicts differ."),
     min_segments: int | None = typer.Option(None, help="Supporting sentences needed for 'supports'."),
     confirm_share: float | None = typer.Option(None, help="Share of informants that must support for 'confirmed'."),
+    lang: str = LANG,
 ) -> None:
     """Score each hypothesis per informant from coded evidence, with the rule behind every verdict."""
     overrides = {k: v for k, v in (("min_segments", min_segments), ("confirm_share", confirm_share)) if v is not None}
     from .. import report
-
     with open_project(project, readonly=True) as proj:
         if compare:
             for d in proj.compare_scores(overrides):
@@ -42,12 +42,12 @@ def score(
             for i in h.informants:
                 typer.echo(f"    {i.informant:<26}{i.verdict:<13}+{i.supporting:<4}-{i.contradicting:<4}"
                            f"stability {i.stability:.2f}, across thresholds {i.rule_stability:.2f}")
-    for path, render in ((html_out, lambda: report.to_html(scores, book)), (markdown_out, lambda: report.to_markdown(scores))):
+    for path, render in ((html_out, lambda: report.to_html(scores, book, lang)), (markdown_out, lambda: report.to_markdown(scores, lang))):
         if path is not None:
             write_text(path, render())
             typer.echo(f"Wrote {path}.", err=True)
     if xlsx_out is not None:
-        report.to_xlsx(scores, xlsx_out)
+        report.to_xlsx(scores, xlsx_out, lang)
         typer.echo(f"Wrote {xlsx_out}.", err=True)
 
 
@@ -60,6 +60,7 @@ def serve(
     blind: bool = typer.Option(False, "--blind", help="Hide model proposals (for double-coding a reliability sample)."),
     strategy: str = typer.Option("mixed", help="Queue: mixed (uncertainty + 20% random), uncertainty, margin, focus:<code>, sequential, random."),
     retrain_every: int = typer.Option(10, help="Retrain in the background after this many decisions (0: never)."),
+    lang: str = LANG,
 ) -> None:
     """Start the review web app on 127.0.0.1 (review at /review, overview at /)."""
     import socket
@@ -77,7 +78,7 @@ def serve(
             raise typer.Exit(1)
     names = tuple(dict.fromkeys(n.strip() for n in coders.split(",") if n.strip()))
     coder = coder or (names[0] if names else "coder")
-    app_ = create_app(project, coder, coders=names, blind=blind, strategy=strategy, retrain_every=retrain_every)
+    app_ = create_app(project, coder, coders=names, blind=blind, strategy=strategy, retrain_every=retrain_every, lang=lang)
     typer.echo(f"Reviewing {project} as {coder}: open http://127.0.0.1:{port}/review (Ctrl+C stops; every decision is saved).")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
 
