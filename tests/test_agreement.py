@@ -177,7 +177,7 @@ def test_agreement_benchmark_html_report():
               "model_vs_gold": {"codes": {"a": {"kappa": 0.5, "ci95": {"kappa": [0.3, 0.7]}}, "group:g": {"kappa": 0.5, "ci95": {"kappa": None}}},
                                 "confusion": {"a": {"a": 3, "none": 1}, "none": {"none": 10}}},
               "verdicts": {"agreement": 0.5, "cells": [{"hypothesis": "H1", "informant": "A", "gold": "supports", "model": "partly"}]}}
-    page = benchmark_html(result)
+    page = benchmark_html(result, "en")
     assert page.count("data:image/png;base64,") == 3 and "<script" not in page and "partly" in page
 
 

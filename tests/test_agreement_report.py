@@ -90,10 +90,10 @@ def test_agreement_report_html_has_table_plots_and_ceiling(monkeypatch):
 
     r = _sentence_result(monkeypatch)
     r["coders"] = ["anna <b>", *r["coders"][1:]]  # user text is escaped
-    page = agreement_html(r)
+    page = agreement_html(r, "en")
     assert page.count("<img ") == 2 and page.count("data:image/png;base64,") == 2
     assert "<script" not in page and "anna &lt;b&gt;" in page and "anna <b>" not in page
-    assert "<th>Cohen's kappa</th>" in page and "<td>group:g</td>" in page
+    assert "<th>Cohen&#x27;s kappa</th>" in page and "<td>group:g</td>" in page
     assert "undefined" in page  # z: nobody used it
     assert "human-human (ceiling)" in page and "model-human" in page
     assert page.index("anna ~ bo") < page.index("anna ~ model")  # the ceiling row comes first
@@ -104,8 +104,8 @@ def test_agreement_report_html_two_coders_no_ceiling_and_segment_page(monkeypatc
 
     monkeypatch.setattr("coder.agreement.BOOTSTRAP", 30)
     r = agreement({"gold": {1: {"x"}, 2: set()}, "model": {1: {"x"}, 2: {"x"}}}, [1, 2], ["x"], {"x": "g"})
-    assert "(ceiling)" not in agreement_html(r)
-    seg = agreement_html(segment_agreement({"a": A, "b": B}, UNITS, ["x", "y", "w", "z"], GROUPS))
+    assert "(ceiling)" not in agreement_html(r, "en")
+    seg = agreement_html(segment_agreement({"a": A, "b": B}, UNITS, ["x", "y", "w", "z"], GROUPS), "en")
     assert seg.count("<img ") == 1 and "<th>all codes</th>" in seg and "Brennan &amp; Prediger" in seg
     assert "<td class='n'>2</td><td class='n'>1</td><td class='n'>1</td><td class='n'>50.0%</td>" in seg
 

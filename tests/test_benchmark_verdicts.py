@@ -90,7 +90,7 @@ def test_benchmark_verdicts_html_plot():
     result = {"gold": "gold", "sentences": 100, "curves": {"uncertainty seed 1": pts, "random seed 1": pts},
               "reviewed_to_reach_kappa": {"uncertainty": {"0.6": None, "0.8": None}, "random": {"0.6": None, "0.8": None}},
               "reviewed_to_gold_verdicts": {"uncertainty": 50, "random": None}}
-    page = benchmark_html(result)
+    page = benchmark_html(result, "en")
     assert page.count("data:image/png;base64,") == 2 and "alt='verdict agreement curves'" in page
     assert "uncertainty 50 reviewed sentences" in page and "random never within the run" in page
 

@@ -181,7 +181,7 @@ def test_review_adjudication_queue_ranks_and_keeps_originals(ingested):
     ingested.decide(queue[2], "bo", {})
     disagreements = ingested.review_queue("judge", "adjudicate:anna:bo")
     assert set(disagreements) == {queue[1], queue[2]}
-    item = ingested.review_item(disagreements[0], "judge", strategy="adjudicate:anna:bo")
+    item = ingested.review_item(disagreements[0], "judge", strategy="adjudicate:anna:bo", lang="en")
     assert item.others == {"anna": ["h3.harassment"], "bo": []} and item.reason.startswith("disagreement")
     ingested.decide(disagreements[0], "judge", {})
     assert ingested.review_queue("judge", "adjudicate:anna:bo") == disagreements[1:]

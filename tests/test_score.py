@@ -89,11 +89,11 @@ def test_score_json_schema_and_reports(tmp_path):
     lene = h3["informants"][0]
     assert {"informant", "verdict", "supporting", "contradicting", "stability", "quotes"} <= set(lene)
     assert set(lene["quotes"][0]) >= {"document", "start", "end", "text", "code", "stance", "reviewed"}
-    md = to_markdown(scores)
+    md = to_markdown(scores, "en")
     assert "## H3" in md and "(Lene, doc, line 2; h3.harassment, supports)" in md
-    page = to_html(scores, book)
+    page = to_html(scores, book, "en")
     assert page.startswith("<!doctype html>") and "data:image/png;base64," in page and "<script" not in page
-    to_xlsx(scores, tmp_path / "r.xlsx")
+    to_xlsx(scores, tmp_path / "r.xlsx", "en")
     from openpyxl import load_workbook
 
     wb = load_workbook(tmp_path / "r.xlsx")
@@ -123,7 +123,7 @@ def test_issue_15_reports_take_names_with_dollars_and_escape_transcript_html():
     book = load_codebook("politisk-exit")
     ev = [_ev("$a$ b$c", 1, "h3.harassment"), Evidence("<b>Ole</b>", "doc", 2, 20, 25, 3, "<script>alert(1)</script> | ja", "h3.harassment", "supports", True, None)]
     scores = score_hypotheses(ev, {"$a$ b$c": 5, "<b>Ole</b>": 5}, book, RULES)
-    assert "data:image/png;base64," in to_html(scores, book)  # matplotlib mathtext used to raise on "$a$ b$c"
-    md = to_markdown(scores)
+    assert "data:image/png;base64," in to_html(scores, book, "en")  # matplotlib mathtext used to raise on "$a$ b$c"
+    md = to_markdown(scores, "en")
     assert "<script>" not in md and "<b>" not in md
     assert "»&lt;script&gt;alert(1)&lt;/script&gt; \\| ja« (&lt;b&gt;Ole&lt;/b&gt;, doc, line 3" in md
