@@ -35,7 +35,7 @@ from starlette.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from ..errors import CoderError, ConflictError, ProjectError, UnknownCodeError
-from ..i18n import DEFAULT_LANGUAGE, N_, check_language, translations
+from ..i18n import DEFAULT_LANGUAGE, N_, translations
 from ..project import Project
 from .guard import LocalOnly
 from .payload import RequestError, as_codes, as_id, read_json
@@ -78,7 +78,7 @@ def create_app(
     from ..review.session import Retrainer
 
     project_path = Path(project_path)
-    catalogue = translations(check_language(lang))
+    catalogue = translations(lang)  # an unknown language is a CoderError here, at start-up
     _ = catalogue.gettext
     Project.open(project_path).close()  # fail at start-up, not on the first request
     retrainer = Retrainer(project_path, every=retrain_every)
