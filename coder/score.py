@@ -244,7 +244,7 @@ def hypothesis_verdict(verdicts: Sequence[str], rules: ScoringRules) -> tuple[st
     return "not_confirmed", f"{sup} support and {part} partly of {n}: below both thresholds"
 
 
-def _rule_stability(s: int, c: int, share: float, verdict: str, rules: ScoringRules, context: Context) -> float:
+def _rule_stability(s: int, c: int, share: float, verdict: str, rules: ScoringRules, context: Context = Context()) -> float:
     """Share of nearby rule settings (min_segments +-1, contradiction_ratio 1/3..2/3) giving the same verdict."""
     variants = [
         replace(rules, min_segments=m, contradiction_ratio=r)
