@@ -122,3 +122,23 @@ def test_verdict_migration_of_an_existing_project(coded):
         proj.set_verdict("Lene Kristoffersen", "H1", "contradicts", "Indflydelsen var intakt.", "anna")
     with Project.open(path.parent) as proj:  # survives a restart
         assert proj.researcher_verdicts()[("H1", "Lene Kristoffersen")].verdict == "contradicts"
+
+
+def test_verdict_api_sets_clears_and_refuses_bad_input(coded):
+    from .test_web import local_client
+
+    path = coded.path
+    coded.close()
+    client = local_client(path, "anna")
+    assert client.get("/verdicts").status_code == 200
+    body = {"informant": "Lene Kristoffersen", "hypothesis": "H3", "verdict": "partly", "rationale": "Delvis."}
+    r = client.post("/api/verdict", json=body)
+    assert r.status_code == 200, r.text
+    cell = next(c for c in r.json()["cells"] if c["hypothesis"] == "H3")
+    assert (cell["researcher_verdict"], cell["coder"], cell["rationale"]) == ("partly", "anna", "Delvis.")
+    assert client.post("/api/verdict", json={**body, "verdict": "maybe"}).status_code == 400
+    assert client.post("/api/verdict", json={**body, "hypothesis": 3}).status_code == 400
+    assert client.post("/api/verdict", json={**body, "coder": "mallory"}).status_code == 403
+    assert client.post("/api/verdict", content=b"verdict=partly", headers={"Content-Type": "text/plain"}).status_code == 415
+    r = client.post("/api/verdict", json={**body, "verdict": None})
+    assert next(c for c in r.json()["cells"] if c["hypothesis"] == "H3")["researcher_verdict"] is None
