@@ -107,3 +107,13 @@ class VerdictsMixin:
         })
         return {"hypothesis": hypothesis, "informant": informant, "researcher_verdict": verdict, "rationale": rationale,
                 "rule_verdict": row.verdict, "reason": row.reason, "coder": coder}
+
+    def verdict_notes(self) -> list[tuple[str, str]]:
+        """The researcher's verdicts as (name, text) notes for a REFI-QDA export, one per cell."""
+        decided = self.researcher_verdicts()
+        return [
+            (f"coder verdict {h} {i}",
+             f"{h}, {i}: {r.verdict} (researcher {r.coder}, {r.created}; rule: {r.rule_verdict}, +{r.supporting} -{r.contradicting}"
+             f"{'; STALE: the evidence has changed since' if r.stale else ''}). Rationale: {r.rationale or '-'}")
+            for (h, i), r in sorted(decided.items())
+        ]

@@ -142,3 +142,25 @@ def test_verdict_api_sets_clears_and_refuses_bad_input(coded):
     assert client.post("/api/verdict", content=b"verdict=partly", headers={"Content-Type": "text/plain"}).status_code == 415
     r = client.post("/api/verdict", json={**body, "verdict": None})
     assert next(c for c in r.json()["cells"] if c["hypothesis"] == "H3")["researcher_verdict"] is None
+
+
+def test_verdict_travels_in_the_refi_export_as_a_valid_project_note(coded, tmp_path):
+    import zipfile
+
+    from lxml import etree
+
+    from coder.export.qdpx import NS, validate
+
+    from .conftest import REPO
+
+    coded.set_verdict("Lene Kristoffersen", "H3", "partly", "Chikane, men ikke hovedgrunden.", "anna")
+    coded.export_qdpx(tmp_path / "p.qdpx")
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as z:
+        xml = z.read("project.qde")
+    assert validate(xml, REPO / "data" / "refi-qda" / "Project.xsd") == []
+    root = etree.fromstring(xml)
+    (note,) = root.iter(f"{{{NS}}}Note")
+    text = note.findtext(f"{{{NS}}}PlainTextContent")
+    assert note.get("name") == "coder verdict H3 Lene Kristoffersen"
+    assert "partly (researcher anna" in text and "rule: supports" in text and "Chikane, men ikke hovedgrunden." in text
+    assert [r.get("targetGUID") for r in root.findall(f"{{{NS}}}NoteRef")] == [note.get("guid")]

@@ -36,7 +36,7 @@ def test_verdict_set_by_keyboard_survives_restart_and_goes_stale(tmp_path, data_
     page.keyboard.press("Enter")  # back to the verdict keys
     page.keyboard.press("2")  # partly
     expect(cell).to_have_attribute("data-researcher", "partly")
-    expect(page.get_by_test_id("overall-H3")).to_have_text("partly confirmed")
+    expect(page.get_by_test_id("overall-H3")).to_have_text("delvist bekræftet")
 
     page.goto(f"{serve(create_app(path, 'anna'))}/verdicts")  # a restarted server
     cell = page.get_by_test_id("cell-H3-Lene Kristoffersen")

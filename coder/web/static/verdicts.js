@@ -4,6 +4,7 @@
   const coder = root.dataset.coder;
   const $ = id => document.getElementById(id);
   const NAMES = {supports: "understøtter", partly: "delvist", contradicts: "modsiger", no_evidence: "ingen evidens"};
+  const OVERALL = {confirmed: "bekræftet", partly_confirmed: "delvist bekræftet", not_confirmed: "ikke bekræftet"};
   const KEYS = {"1": "supports", "2": "partly", "3": "contradicts", "4": "no_evidence"};
   let review = null, open = null, busy = false;
 
@@ -43,7 +44,7 @@
       return tr;
     }));
     const totals = el("tr", "", {class: "muted"});
-    totals.append(el("th", "Samlet"), ...review.hypotheses.map(h => el("td", h.verdict.replace("_", " "), {"data-testid": `overall-${h.id}`, title: h.reason})));
+    totals.append(el("th", "Samlet"), ...review.hypotheses.map(h => el("td", OVERALL[h.verdict], {"data-testid": `overall-${h.id}`, title: h.reason})));
     $("rows").append(totals);
     if (open) detail();
   }
