@@ -37,7 +37,10 @@ class VerdictsMixin:
         if not rows:
             return {}
         if evidence is None:
-            evidence = self.evidence(self.verdict_source())[0]  # type: ignore[attr-defined]
+            try:
+                evidence = self.evidence(self.verdict_source())[0]  # type: ignore[attr-defined]
+            except ProjectError:  # every decision undone since: no evidence, so every verdict is stale
+                evidence = []
         prints = evidence_fingerprints(evidence, self.codebook)
         return {
             (h, i): ResearcherVerdict(r["verdict"], r["rationale"], r["coder"], r["created"], r["rule_verdict"],

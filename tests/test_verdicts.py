@@ -164,3 +164,10 @@ def test_verdict_travels_in_the_refi_export_as_a_valid_project_note(coded, tmp_p
     assert note.get("name") == "coder verdict H3 Lene Kristoffersen"
     assert "partly (researcher anna" in text and "rule: supports" in text and "Chikane, men ikke hovedgrunden." in text
     assert [r.get("targetGUID") for r in root.findall(f"{{{NS}}}NoteRef")] == [note.get("guid")]
+
+
+def test_verdict_stale_when_every_decision_is_undone(coded):
+    coded.set_verdict("Lene Kristoffersen", "H1", "partly", "", "anna")
+    while coded.undo("anna") is not None:
+        pass
+    assert coded.researcher_verdicts()[("H1", "Lene Kristoffersen")].stale is True
