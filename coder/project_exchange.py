@@ -256,7 +256,7 @@ class ExchangeMixin:
                     r = rows.get(sid)
                     for code in proposed(scores, th) if r is not None else ():
                         coded.append(Coded(r.document, r.start, r.end, code, f"model:{model['id']}", f"{code}: proposed, score {scores[code]:.3f}"))
-        write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name)
+        write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name, notes=self.verdict_notes())  # type: ignore[attr-defined]
         return {"sources": len(sources), "codings": len(coded)}
 
     def export_table(self, out: Path, fmt: str) -> int:

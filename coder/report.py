@@ -21,6 +21,18 @@ VERDICT_DA = {
 }
 
 
+def verdict_text(i: Any) -> str:
+    """The verdict that counts, and the rule's proposal beside it where the researcher set another one."""
+    r = i.researcher
+    if r is None:
+        return f"{i.verdict} (rule)"
+    return f"{r.verdict} (researcher; rule: {i.verdict}{'; STALE: evidence changed since' if r.stale else ''})"
+
+
+def _rationale(i: Any) -> str:
+    return i.researcher.rationale if i.researcher else ""
+
+
 def _cite(q: Any) -> str:
     mark = "" if q.reviewed else f", unreviewed, score {q.score:.2f}" if q.score is not None else ", unreviewed"
     return f"»{q.text}« ({q.informant}, {q.document}, line {q.line}; {q.code}, {q.stance}{mark})"
@@ -51,9 +63,11 @@ def to_markdown(scores: Scores) -> str:
     out = ["# Hypotheses: verdicts per informant", "", methods_text(scores), ""]
     for h in scores.hypotheses:
         out += [f"## {h.id}: {_md(h.statement)}", "", f"**Verdict: {h.verdict.replace('_', ' ')}** ({_md(h.reason)}).", ""]
-        out += ["| informant | supporting | contradicting | share | verdict | stability | across thresholds |", "|---|---|---|---|---|---|---|"]
+        out += ["| informant | supporting | contradicting | share | verdict | stability | across thresholds | rule | rationale |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for i in h.informants:
-            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {i.verdict} | {i.stability:.2f} | {i.rule_stability:.2f} |")
+            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {verdict_text(i)} | {i.stability:.2f} | "
+                       f"{i.rule_stability:.2f} | {_md(i.reason)} | {_md(_rationale(i))} |")
         out.append("")
         for i in h.informants:
             for q in i.quotes:
@@ -100,11 +114,13 @@ def to_html(scores: Scores, codebook: Codebook) -> str:
     for h in scores.hypotheses:
         parts.append(f"<h2>{e(h.id)}: {e(h.statement)}</h2>")
         parts.append(f"<p><strong>Samlet: {e(VERDICT_DA.get(h.verdict, h.verdict))}</strong> <span class='rule'>({e(h.reason)})</span></p>")
-        parts.append("<table><tr><th>Informant</th><th>Understøttende</th><th>Modsigende</th><th>Andel</th><th>Vurdering</th><th>Stabilitet</th><th>På tværs af tærskler</th><th>Regel</th></tr>")
+        parts.append("<table><tr><th>Informant</th><th>Understøttende</th><th>Modsigende</th><th>Andel</th><th>Vurdering</th><th>Stabilitet</th><th>På tværs af tærskler</th><th>Regel</th><th>Forskerens begrundelse</th></tr>")
         for i in h.informants:
+            shown = VERDICT_DA[i.decided] + (f" (forsker; reglen: {VERDICT_DA[i.verdict]}{'; FORÆLDET' if i.researcher.stale else ''})" if i.researcher else "")
             parts.append(
-                f"<tr class='{i.verdict}'><td>{e(i.informant)}</td><td>{i.supporting}</td><td>{i.contradicting}</td>"
-                f"<td>{i.share:.1%}</td><td>{e(VERDICT_DA[i.verdict])}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td><td class='rule'>{e(i.reason)}</td></tr>"
+                f"<tr class='{i.decided}'><td>{e(i.informant)}</td><td>{i.supporting}</td><td>{i.contradicting}</td>"
+                f"<td>{i.share:.1%}</td><td>{e(shown)}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td><td class='rule'>{e(i.reason)}</td>"
+                f"<td>{e(_rationale(i))}</td></tr>"
             )
         parts.append("</table>")
         for i in h.informants:
@@ -125,9 +141,12 @@ def to_xlsx(scores: Scores, path: Path) -> None:
         ws.append([h.id, h.statement])
         ws.append(["verdict", h.verdict, h.reason])
         ws.append([])
-        ws.append(["informant", "supporting", "contradicting", "sentences", "share", "verdict", "stability", "rule"])
+        ws.append(["informant", "supporting", "contradicting", "sentences", "share", "verdict", "stability", "rule",
+                   "rule_verdict", "researcher_verdict", "rationale", "stale"])
         for i in h.informants:
-            ws.append([i.informant, i.supporting, i.contradicting, i.sentences, round(i.share, 4), i.verdict, round(i.stability, 3), i.reason])
+            r = i.researcher
+            ws.append([i.informant, i.supporting, i.contradicting, i.sentences, round(i.share, 4), i.decided, round(i.stability, 3), i.reason,
+                       i.verdict, r.verdict if r else None, r.rationale if r else None, r.stale if r else False])
     ws = wb.create_sheet("segments")
     ws.append(["hypothesis", "informant", "document", "line", "start", "end", "code", "stance", "reviewed", "score", "text"])
     for h in scores.hypotheses:

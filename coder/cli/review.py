@@ -40,8 +40,9 @@ def score(
         for h in scores.hypotheses:
             typer.echo(f"{h.id}  {h.verdict:<17} {h.reason}")
             for i in h.informants:
-                typer.echo(f"    {i.informant:<26}{i.verdict:<13}+{i.supporting:<4}-{i.contradicting:<4}"
+                typer.echo(f"    {i.informant:<26}{report.verdict_text(i):<44}+{i.supporting:<4}-{i.contradicting:<4}"
                            f"stability {i.stability:.2f}, across thresholds {i.rule_stability:.2f}")
+                typer.echo(f"    {'':<26}rule: {i.reason}" + (f"; rationale: {i.researcher.rationale}" if i.researcher and i.researcher.rationale else ""))
     for path, render in ((html_out, lambda: report.to_html(scores, book)), (markdown_out, lambda: report.to_markdown(scores))):
         if path is not None:
             write_text(path, render())

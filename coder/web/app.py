@@ -189,6 +189,29 @@ def create_app(
             progress = proj.progress(name)
         return JSONResponse({"ok": True, "sentence_id": sid, "progress": progress})
 
+    def verdicts_page(request: Request) -> Response:
+        return templates.TemplateResponse(request, "verdicts.html", {"coder": who(request)})
+
+    def api_verdicts(request: Request) -> Response:
+        with open_project() as proj:
+            review = proj.verdict_review()
+        return JSONResponse({"ok": True, **review})
+
+    def set_verdict(request: Request, data: dict[str, Any]) -> Response:
+        """Set (``verdict``: one of the four) or clear (``verdict``: null) the researcher's verdict on a cell."""
+        name = who(request, data)
+        fields = {k: data.get(k) for k in ("informant", "hypothesis", "rationale")}
+        if not all(isinstance(fields[k], str) for k in ("informant", "hypothesis")) or not isinstance(fields["rationale"] or "", str) \
+                or not (data.get("verdict") is None or isinstance(data.get("verdict"), str)):
+            raise HTTPException(400, "Send informant, hypothesis (strings), verdict (a verdict or null) and rationale (a string).")
+        with open_project() as proj:
+            if data.get("verdict") is None:
+                proj.clear_verdict(fields["informant"], fields["hypothesis"], name)
+            else:
+                proj.set_verdict(fields["informant"], fields["hypothesis"], data["verdict"], fields["rationale"] or "", name)
+            review = proj.verdict_review()
+        return JSONResponse({"ok": True, **review})
+
     def with_json(handler: Callable[[Request, dict[str, Any]], Response]) -> Callable[[Request], Awaitable[Response]]:
         """Read the JSON body here (async), then run the SQLite work in the thread pool."""
 
@@ -221,6 +244,9 @@ def create_app(
         Route("/codebook", codebook_page),
         Route("/colours.css", colours),
         Route("/document/{name:path}", document_page),
+        Route("/verdicts", verdicts_page),
+        Route("/api/verdicts", api_verdicts),
+        Route("/api/verdict", with_json(set_verdict), methods=["POST"]),
         Route("/api/next", api_next),
         Route("/api/decide", with_json(decide), methods=["POST"]),
         Route("/api/undo", with_json(undo), methods=["POST"]),

@@ -1,0 +1,110 @@
+// Verdict review: a grid of informants x hypotheses; open a cell, read its evidence, set a verdict by key.
+(() => {
+  const root = document.querySelector(".verdicts");
+  const coder = root.dataset.coder;
+  const $ = id => document.getElementById(id);
+  const NAMES = {supports: "understøtter", partly: "delvist", contradicts: "modsiger", no_evidence: "ingen evidens"};
+  const OVERALL = {confirmed: "bekræftet", partly_confirmed: "delvist bekræftet", not_confirmed: "ikke bekræftet"};
+  const KEYS = {"1": "supports", "2": "partly", "3": "contradicts", "4": "no_evidence"};
+  let review = null, open = null, busy = false;
+
+  // Interview text only ever goes in as text nodes (textContent), never as HTML (issue 13.11).
+  function el(tag, text, attrs = {}) {
+    const node = document.createElement(tag);
+    node.textContent = text;
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    return node;
+  }
+  const cellOf = (h, i) => review.cells.find(c => c.hypothesis === h && c.informant === i);
+
+  function label(c) {
+    if (!c.researcher_verdict) return `${NAMES[c.rule_verdict]} (regel)`;
+    return `${NAMES[c.researcher_verdict]} ✓` + (c.stale ? " · forældet" : "");
+  }
+
+  function render() {
+    $("source").textContent = `Evidens: ${review.source === "all" ? "gennemgåede koder og modellens forslag" : "gennemgåede koder"}` +
+      (review.model ? ` (model ${review.model})` : "");
+    const head = el("tr", "");
+    head.append(el("th", "Informant"), ...review.hypotheses.map(h => el("th", h.id, {title: h.statement})));
+    $("head").replaceChildren(head);
+    $("rows").replaceChildren(...review.informants.map(i => {
+      const tr = el("tr", "");
+      tr.append(el("th", i));
+      for (const h of review.hypotheses) {
+        const c = cellOf(h.id, i);
+        const td = el("td", "", {"data-testid": `cell-${h.id}-${i}`, "data-verdict": c.verdict, "tabindex": "0",
+                                "data-stale": c.stale ? "true" : "false", "data-researcher": c.researcher_verdict || "",
+                                class: `cell ${c.verdict}${c.stale ? " stale" : ""}${open && open.h === h.id && open.i === i ? " open" : ""}`});
+        const b = el("button", label(c), {type: "button"});
+        b.addEventListener("click", () => show(h.id, i));
+        td.append(b);
+        tr.append(td);
+      }
+      return tr;
+    }));
+    const totals = el("tr", "", {class: "muted"});
+    totals.append(el("th", "Samlet"), ...review.hypotheses.map(h => el("td", OVERALL[h.verdict], {"data-testid": `overall-${h.id}`, title: h.reason})));
+    $("rows").append(totals);
+    if (open) detail();
+  }
+
+  function show(h, i) {
+    const same = open && open.h === h && open.i === i;
+    open = {h, i};
+    if (!same) $("rationale").value = cellOf(h, i).rationale || "";
+    render();
+  }
+
+  function detail() {
+    const c = cellOf(open.h, open.i);
+    $("detail").hidden = false;
+    $("cell-title").textContent = `${c.informant} · ${c.hypothesis}`;
+    $("proposal").textContent = `Reglens forslag: ${NAMES[c.rule_verdict]} (${c.reason}); +${c.supporting} −${c.contradicting}, ` +
+      `salience ${c.salience.toFixed(2)}, stabilitet ${c.stability.toFixed(2)}`;
+    $("mine").textContent = c.researcher_verdict
+      ? `Din vurdering: ${NAMES[c.researcher_verdict]} (${c.coder}, ${c.created.slice(0, 16)})` +
+        (c.stale ? " · FORÆLDET: evidensen er ændret siden" : "") + (c.rationale ? ` · ${c.rationale}` : "")
+      : "Ingen vurdering fra forskeren endnu: reglens forslag tæller.";
+    const parts = [];
+    for (const [code, sides] of Object.entries(c.evidence)) {
+      for (const stance of ["supports", "contradicts"]) {
+        if (!sides[stance].length) continue;
+        parts.push(el("h3", `${code} · ${stance === "supports" ? "understøtter" : "modsiger"} (${sides[stance].length})`));
+        const ul = el("ul", "", {"data-testid": `quotes-${code}-${stance}`});
+        ul.append(...sides[stance].map(q => el("li", `»${q.text}« (${q.document}, linje ${q.line}${q.reviewed ? "" : ", forslag"})`)));
+        parts.push(ul);
+      }
+    }
+    $("evidence").replaceChildren(...(parts.length ? parts : [el("p", "Ingen kodet evidens.")]));
+  }
+
+  async function call(url, body) {
+    const res = await fetch(url, body ? {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)} : {});
+    const data = await res.json();
+    if (!data.ok) throw new Error(data.error);
+    return data;
+  }
+
+  async function decide(verdict) {
+    if (!open || busy) return;
+    busy = true;
+    try {
+      review = await call("/api/verdict", {coder, informant: open.i, hypothesis: open.h, verdict, rationale: $("rationale").value});
+      $("message").textContent = "";
+      render();
+    } catch (e) { $("message").textContent = e.message; } finally { busy = false; }
+  }
+
+  document.querySelectorAll("#detail button[data-verdict]").forEach(b =>
+    b.addEventListener("click", () => decide(b.dataset.verdict || null)));
+  $("rationale").addEventListener("keydown", e => { if (e.key === "Enter") { e.preventDefault(); $("rationale").blur(); } });
+  document.addEventListener("keydown", e => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.target === $("rationale")) return;
+    if (KEYS[e.key]) decide(KEYS[e.key]);
+    else if (e.key === "0") decide(null);
+    else if (e.key === "a" && open) decide(cellOf(open.h, open.i).rule_verdict);
+    else if (e.key === "n" && open) { e.preventDefault(); $("rationale").focus(); }
+  });
+  call("/api/verdicts").then(data => { review = data; render(); }).catch(e => { $("message").textContent = e.message; });
+})();
