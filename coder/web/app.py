@@ -31,6 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from ..errors import CoderError, ConflictError, ProjectError, UnknownCodeError
 from ..project import Project
+from ..review.session import ENCODER_EVERY
 from .guard import LocalOnly
 from .payload import as_codes, as_id, read_json
 
@@ -51,6 +52,7 @@ def create_app(
     blind: bool = False,
     strategy: str = "mixed",
     retrain_every: int = 10,
+    encoder_every: int = ENCODER_EVERY,
 ) -> Starlette:
     """The review app for one project; decisions are recorded as ``coder`` or, when the client
     names one, as one of ``coders`` (the reviewers this server was started for)."""
@@ -58,7 +60,7 @@ def create_app(
 
     project_path = Path(project_path)
     Project.open(project_path).close()  # fail at start-up, not on the first request
-    retrainer = Retrainer(project_path, every=retrain_every)
+    retrainer = Retrainer(project_path, every=retrain_every, encoder_every=encoder_every)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     reviewers = tuple(dict.fromkeys((coder, *coders)))
     # (coder, strategy, document) -> (the model the queue was ordered by, the queue)
