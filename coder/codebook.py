@@ -51,6 +51,8 @@ class Hypothesis:
     moderators: tuple[str, ...] = ()
     direction: str = "leave"
     stance_note: str = ""
+    # Named parts of a two-sided hypothesis (H2: re-election, personal gain): support on only some is "partly".
+    sides: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +264,16 @@ def _validate(data: Any, root: Any, filename: str) -> list[str]:
             for j, ref in enumerate(refs):
                 if ref not in seen:
                     bad(("hypotheses", i, key, j), f"hypothesis '{hid}' refers to unknown code '{ref}'; add the code or fix the id.")
+        sides = h.get("sides")
+        if sides is not None and not (isinstance(sides, dict) and len(sides) >= 2
+                                      and all(isinstance(v, list) and v for v in sides.values())):
+            bad(("hypotheses", i, "sides"), f"'sides' of hypothesis '{hid}' must map two or more side names to lists of its evidence codes.")
+        elif sides:
+            for name, codes in sides.items():
+                stray = [c for c in codes if c not in (h.get("evidence") or [])]
+                if stray:
+                    bad(("hypotheses", i, "sides", name), f"side '{name}' of hypothesis '{hid}' names {', '.join(map(str, stray))}, "
+                        "which is not among the hypothesis' evidence codes; list only its evidence codes.")
     return problems
 
 
@@ -300,6 +312,7 @@ def _build(data: dict[str, Any], text: str) -> Codebook:
             moderators=_tuple(h.get("moderators")),
             direction=str(h.get("direction", "leave")),
             stance_note=str(h.get("stance_note") or "").strip(),
+            sides=tuple((str(name), _tuple(codes)) for name, codes in (h.get("sides") or {}).items()),
         )
         for h in data.get("hypotheses") or []
     )

@@ -115,6 +115,32 @@ def m003_proposals_by_model(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS proposals_model ON proposals(model_id, sentence_id)")
 
 
+@migration
+def m004_verdicts(conn: sqlite3.Connection) -> None:
+    # The researcher's verdicts per informant x hypothesis, one row per act (NULL verdict: cleared),
+    # with the evidence it was made on, so a later change of evidence can be shown as stale.
+    _script(
+        conn,
+        """
+        CREATE TABLE verdicts (
+            id INTEGER PRIMARY KEY,
+            informant TEXT NOT NULL,
+            hypothesis TEXT NOT NULL,
+            verdict TEXT CHECK (verdict IN ('supports', 'partly', 'contradicts', 'no_evidence')),
+            rationale TEXT NOT NULL DEFAULT '',
+            coder TEXT NOT NULL,
+            created TEXT NOT NULL,
+            rule_verdict TEXT NOT NULL,
+            supporting INTEGER NOT NULL,
+            contradicting INTEGER NOT NULL,
+            model_id TEXT,
+            fingerprint TEXT NOT NULL
+        );
+        CREATE INDEX verdicts_cell ON verdicts(informant, hypothesis, id)
+        """,
+    )
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     # Not executescript(): it commits first, which would break the migration's transaction.
     for statement in sql.split(";"):

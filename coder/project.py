@@ -16,6 +16,7 @@ from .ingest import SIDECAR_NAMES
 from .project_exchange import ExchangeMixin
 from .project_models import ModelsMixin, PrecodeReport  # noqa: F401  (PrecodeReport is part of the facade's API)
 from .project_review import ReviewMixin
+from .project_verdicts import VerdictsMixin
 from .outputs import atomic_output
 from .proposals import model_thresholds, proposed
 from .records import Transcript
@@ -43,7 +44,7 @@ class IngestReport:
 
 
 @dataclass(slots=True)
-class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
+class Project(ModelsMixin, ReviewMixin, ExchangeMixin, VerdictsMixin):
     """A project folder holding ``coder.db``."""
 
     path: Path
@@ -265,13 +266,15 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin):
         return out, counts, facts
 
     def score(self, source: str = "reviewed", overrides: Mapping[str, Any] | None = None, *, coder: str | None = None) -> Scores:
-        """Score every hypothesis per informant (rules from the codebook's ``scoring:`` plus overrides)."""
-        from .score import ScoringRules, score_hypotheses
+        """Score every hypothesis per informant (rules from the codebook's ``scoring:`` plus overrides), with
+        the researcher's verdicts where set (`VerdictsMixin`)."""
+        from .score import ScoringRules, score_hypotheses, with_researcher_verdicts
 
         rules = ScoringRules.from_mapping({**self.codebook.scoring, **(overrides or {})})
         evidence, counts, facts = self.evidence(source, coder)
         scores = score_hypotheses(evidence, counts, self.codebook, rules, source=source)
-        return Scores(scores.hypotheses, source, rules, facts)
+        same = source == self.verdict_source() and coder is None
+        return with_researcher_verdicts(Scores(scores.hypotheses, source, rules, facts), self.researcher_verdicts(evidence if same else None))
 
     def compare_scores(self, overrides: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Where verdicts from reviewed codes differ from model-only verdicts: where to look next."""

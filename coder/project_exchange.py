@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError, UnknownCodeError
 from .outputs import atomic_output
 from .proposals import model_thresholds, proposed
-
-from .errors import InputFileError, InvalidRequestError, ModelNotFoundError, ProjectError, UnknownCodeError
+from .windows import turn_windows
 
 if TYPE_CHECKING:
     from .codebook import Codebook
@@ -187,8 +187,8 @@ class ExchangeMixin:
 
     def benchmark(self, gold: str, *, seeds: Sequence[int] = (1, 2), batch: int = 25, steps: int = 16) -> dict[str, Any]:
         """Automatic vs manual: model-gold agreement, an active-learning simulation, and verdict agreement."""
+        from .classify.model import CodeModel
         from .classify.train import TrainSettings
-        from .encoders import get_encoder
         from .review.simulate import reviewed_to_reach, simulate, verdict_evaluator
         from .review.strategies import RandomOrder, Uncertainty
         from .score import ScoringRules, codings_from_evidence
@@ -199,8 +199,14 @@ class ExchangeMixin:
         rows = [r for r in self.store.sentences(ids=list(codings)) if r.role == "informant"]
         if len(rows) < 20:
             raise ProjectError(f"The coder '{gold}' has only {len(rows)} decisions; a benchmark needs at least 20.")
-        enc = get_encoder(TrainSettings().encoder)
-        X = enc.encode([r.text for r in rows], progress=True)
+        # The default recipe's features: each sentence with the mean of its turn neighbours.
+        recipe = TrainSettings()
+        featurer = CodeModel(id="benchmark", kind="head", encoder=recipe.encoder, codebook_id=book.id,
+                             codebook_sha256=book.sha256, codes=book.code_ids, window=recipe.window)
+        everything = self.store.sentences(documents=sorted({r.document for r in rows}))
+        window = dict(zip([r.id for r in everything], turn_windows(
+            [(r.document_id, r.turn_idx) for r in everything], [r.text for r in everything], recipe.window)))
+        X = featurer.features([r.text for r in rows], None, [window[r.id] for r in rows])
         Y = np.array([[int(c in codings[r.id]) for c in book.code_ids] for r in rows])
         base = codebook_examples(book)
         informants = [r.informant or r.document for r in rows]
@@ -210,7 +216,7 @@ class ExchangeMixin:
         evaluate = verdict_evaluator([stances.get(r.id, {}) for r in rows], informants, counts, book,
                                      ScoringRules.from_mapping(book.scoring))
         curves = simulate(
-            X, Y, informants, enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
+            X, Y, informants, featurer.features([e.text for e in base]), label_matrix(base, book.code_ids),
             {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
             evaluate=evaluate,
         )
@@ -256,7 +262,7 @@ class ExchangeMixin:
                     r = rows.get(sid)
                     for code in proposed(scores, th) if r is not None else ():
                         coded.append(Coded(r.document, r.start, r.end, code, f"model:{model['id']}", f"{code}: proposed, score {scores[code]:.3f}"))
-        write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name)
+        write_qdpx(Path(out), self.codebook, sources, coded, name=self.path.name, notes=self.verdict_notes())  # type: ignore[attr-defined]
         return {"sources": len(sources), "codings": len(coded)}
 
     def export_table(self, out: Path, fmt: str) -> int:

@@ -109,6 +109,16 @@ class ModelsMixin:
                 m.metrics, str(m.path) if m.path else "", m.codebook_sha256,
             )
 
+    def latest_encoder_delta(self) -> dict[str, Any] | None:
+        """The fine-tuned encoder weights (delta) of the newest project model that has them, else
+        of the model precode would use; None when every model runs on the base encoder."""
+        from .classify.model import CodeModel
+
+        for row in reversed(self.store.models()):
+            if row["path"] and (Path(row["path"]) / "encoder-delta.npz").exists():
+                return CodeModel.load(Path(row["path"])).delta
+        return self.resolve_model(None).delta
+
     def bundled_seed(self) -> Path | None:
         """The seed set shipped for the project's codebook (``data/seed/<codebook id>.jsonl``), if any."""
         from .codebook import BUNDLED_DIR

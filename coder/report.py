@@ -15,8 +15,8 @@ from typing import Any
 from .codebook import Codebook
 from .figures import heading, img_tag, label_counts, png, pyplot
 from .outputs import atomic_output
-from .i18n import DEFAULT_LANGUAGE, N_, Translate, translator
-from .score import HypothesisScore, InformantScore, Scores, hypothesis_verdict, informant_verdict
+from .i18n import DEFAULT_LANGUAGE, N_, Translate, english, translator
+from .score import HypothesisScore, InformantScore, Scores, decided_hypothesis_verdict, informant_reason
 
 # Verdicts and stances (the same words) as shown to a reader.
 VERDICTS = {
@@ -25,17 +25,28 @@ VERDICTS = {
 }
 
 
-def verdict_word(verdict: str, _: Translate) -> str:
+def verdict_word(verdict: str, _: Translate = english) -> str:
     """A verdict or stance id as the reader's word (ids the catalogue lacks are shown as they are)."""
     return _(VERDICTS[verdict]) if verdict in VERDICTS else verdict
 
 
-def _informant_reason(i: InformantScore, scores: Scores, _: Translate) -> str:
-    return informant_verdict(i.supporting, i.contradicting, i.share, scores.rules, _)[1]
+def verdict_text(i: InformantScore, _: Translate = english) -> str:
+    """The verdict that counts, and the rule's proposal beside it where the researcher set another one."""
+    r = i.researcher
+    if r is None:
+        return _("%(verdict)s (rule)") % {"verdict": verdict_word(i.verdict, _)}
+    values = {"verdict": verdict_word(r.verdict, _), "rule": verdict_word(i.verdict, _)}
+    if r.stale:
+        return _("%(verdict)s (researcher; rule: %(rule)s; STALE: evidence changed since)") % values
+    return _("%(verdict)s (researcher; rule: %(rule)s)") % values
+
+
+def _rationale(i: InformantScore) -> str:
+    return i.researcher.rationale if i.researcher else ""
 
 
 def _hypothesis_reason(h: HypothesisScore, scores: Scores, _: Translate) -> str:
-    return hypothesis_verdict([i.verdict for i in h.informants], scores.rules, _)[1]
+    return decided_hypothesis_verdict(h.informants, scores.rules, _)[1]
 
 
 def _cite(q: Any, _: Translate) -> str:
@@ -77,7 +88,8 @@ def methods_text(scores: Scores, lang: str = DEFAULT_LANGUAGE) -> str:
 
 def _columns(_: Translate) -> list[str]:
     """The per-informant table's headings, shared by the Markdown and HTML reports."""
-    return [_("Informant"), _("Supporting"), _("Contradicting"), _("Share"), _("Verdict"), _("Stability"), _("Across thresholds")]
+    return [_("Informant"), _("Supporting"), _("Contradicting"), _("Share"), _("Verdict"), _("Stability"), _("Across thresholds"),
+            _("Rule"), _("Researcher's rationale")]
 
 
 def to_markdown(scores: Scores, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -86,9 +98,10 @@ def to_markdown(scores: Scores, lang: str = DEFAULT_LANGUAGE) -> str:
     for h in scores.hypotheses:
         out += [f"## {h.id}: {_md(h.statement)}", "",
                 "**" + _("Overall") + f": {verdict_word(h.verdict, _)}** ({_md(_hypothesis_reason(h, scores, _))}).", ""]
-        out += ["| " + " | ".join(_columns(_)) + " |", "|---|---|---|---|---|---|---|"]
+        out += ["| " + " | ".join(_columns(_)) + " |", "|---|---|---|---|---|---|---|---|---|"]
         for i in h.informants:
-            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {verdict_word(i.verdict, _)} | {i.stability:.2f} | {i.rule_stability:.2f} |")
+            out.append(f"| {_md(i.informant)} | {i.supporting} | {i.contradicting} | {i.share:.1%} | {_md(verdict_text(i, _))} | "
+                       f"{i.stability:.2f} | {i.rule_stability:.2f} | {_md(informant_reason(i, scores.rules, _))} | {_md(_rationale(i))} |")
         out.append("")
         for i in h.informants:
             for q in i.quotes:
@@ -137,12 +150,12 @@ def to_html(scores: Scores, codebook: Codebook, lang: str = DEFAULT_LANGUAGE) ->
     for h in scores.hypotheses:
         parts.append(f"<h2>{e(h.id)}: {e(h.statement)}</h2>")
         parts.append("<p><strong>" + e(_("Overall")) + f": {e(verdict_word(h.verdict, _))}</strong> <span class='rule'>({e(_hypothesis_reason(h, scores, _))})</span></p>")
-        parts.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in [*_columns(_), _("Rule")]) + "</tr>")
+        parts.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in _columns(_)) + "</tr>")
         for i in h.informants:
             parts.append(
-                f"<tr class='{i.verdict}'><td>{e(i.informant)}</td><td>{i.supporting}</td><td>{i.contradicting}</td>"
-                f"<td>{i.share:.1%}</td><td>{e(verdict_word(i.verdict, _))}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td>"
-                f"<td class='rule'>{e(_informant_reason(i, scores, _))}</td></tr>"
+                f"<tr class='{i.decided}'><td>{e(i.informant)}</td><td>{i.supporting}</td><td>{i.contradicting}</td>"
+                f"<td>{i.share:.1%}</td><td>{e(verdict_text(i, _))}</td><td>{i.stability:.2f}</td><td>{i.rule_stability:.2f}</td>"
+                f"<td class='rule'>{e(informant_reason(i, scores.rules, _))}</td><td>{e(_rationale(i))}</td></tr>"
             )
         parts.append("</table>")
         for i in h.informants:
@@ -164,10 +177,13 @@ def to_xlsx(scores: Scores, path: Path, lang: str = DEFAULT_LANGUAGE) -> None:
         ws.append([h.id, h.statement])
         ws.append([_("Overall"), verdict_word(h.verdict, _), _hypothesis_reason(h, scores, _)])
         ws.append([])
-        ws.append([_("Informant"), _("Supporting"), _("Contradicting"), _("Sentences"), _("Share"), _("Verdict"), _("Stability"), _("Rule")])
+        ws.append([_("Informant"), _("Supporting"), _("Contradicting"), _("Sentences"), _("Share"), _("Verdict"), _("Stability"), _("Rule"),
+                   _("Rule verdict"), _("Researcher's verdict"), _("Rationale"), _("Stale")])
         for i in h.informants:
-            ws.append([i.informant, i.supporting, i.contradicting, i.sentences, round(i.share, 4), verdict_word(i.verdict, _),
-                       round(i.stability, 3), _informant_reason(i, scores, _)])
+            r = i.researcher
+            ws.append([i.informant, i.supporting, i.contradicting, i.sentences, round(i.share, 4), verdict_word(i.decided, _),
+                       round(i.stability, 3), informant_reason(i, scores.rules, _), verdict_word(i.verdict, _),
+                       verdict_word(r.verdict, _) if r else None, r.rationale if r else None, r.stale if r else False])
     ws = wb.create_sheet(_("segments"))
     ws.append([_("Hypothesis"), _("Informant"), _("Document"), _("Line"), _("Start"), _("End"), _("Code"), _("Stance"),
                _("Reviewed"), _("Score"), _("Text")])

@@ -618,3 +618,22 @@ class Store:
         return int(self.conn.execute(
             "SELECT COUNT(*) FROM sentences s JOIN turns t ON t.id = s.turn_id WHERE t.role = 'informant'"
         ).fetchone()[0])
+
+    # -- researcher verdicts -----------------------------------------------------------------
+    def add_verdict(self, informant: str, hypothesis: str, verdict: str | None, record: dict[str, Any]) -> None:
+        """Record a verdict act (``verdict`` None clears the cell); earlier acts stay for the audit trail."""
+        with self.atomic() as c:
+            c.execute(
+                "INSERT INTO verdicts (informant, hypothesis, verdict, rationale, coder, created, rule_verdict, "
+                "supporting, contradicting, model_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (informant, hypothesis, verdict, record.get("rationale", ""), record["coder"], now(), record["rule_verdict"],
+                 record["supporting"], record["contradicting"], record.get("model_id"), record["fingerprint"]),
+            )
+
+    def current_verdicts(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(informant, hypothesis) -> the latest verdict act, for cells whose latest act is not a clear."""
+        rows = self.conn.execute(
+            "SELECT v.* FROM verdicts v WHERE v.id = (SELECT MAX(v2.id) FROM verdicts v2 "
+            "WHERE v2.informant = v.informant AND v2.hypothesis = v.hypothesis) AND v.verdict IS NOT NULL"
+        )
+        return {(r["informant"], r["hypothesis"]): dict(r) for r in rows}

@@ -38,7 +38,11 @@ class Example:
 
 
 def read_seed_jsonl(path: Path, codebook: Codebook, *, skip_unknown: bool = False) -> list[Example]:
-    """Read ``{"text", "codes", "informant"?, "context"?}`` lines; errors name the line."""
+    """Read ``{"text", "codes", "informant"?, "stance"?, "window"?}`` lines; errors name the line.
+
+    ``window`` lists the neighbouring sentences of the same speaker turn (the passage the sentence
+    was coded in); without it a line stands for its own passage.
+    """
     from .jsonl import read_jsonl
 
     known = set(codebook.code_ids)
@@ -46,6 +50,9 @@ def read_seed_jsonl(path: Path, codebook: Codebook, *, skip_unknown: bool = Fals
     for n, obj in read_jsonl(path):
         if not isinstance(obj.get("text"), str) or not isinstance(obj.get("codes", []), list):
             raise InputFileError(f"{path}, line {n}: each line needs 'text' (a string) and 'codes' (a list of code ids).")
+        window = obj.get("window") or []
+        if not isinstance(window, list) or not all(isinstance(t, str) for t in window):
+            raise InputFileError(f"{path}, line {n}: 'window' must be a list of the neighbouring sentences (strings).")
         codes = [c for c in obj.get("codes", [])]
         unknown = [c for c in codes if c not in known]
         if unknown and not skip_unknown:
@@ -62,6 +69,7 @@ def read_seed_jsonl(path: Path, codebook: Codebook, *, skip_unknown: bool = Fals
                 context=str(obj.get("context_question") or ""),
                 stance=stance,
                 source=str(path),
+                window=tuple(window),
             )
         )
     return out

@@ -4,12 +4,11 @@
    bench_precode.py, pre-coded with a tf-idf model to keep set-up short), served by the real app through
    Starlette's test client; a decision followed by the next item, repeated; median and p95 in ms.
 2. Retraining: one background round on the demo project (default recipe: e5 head, bundled seed set).
-3. Simulation on the demo gold transcripts: the pool is every informant sentence of the four
-   transcripts; the model starts from the thesis quotes and codebook examples only; a simulated
-   reviewer answers each batch of 25 with the gold codes; the head is refitted after each batch;
-   micro-F1 is measured on the sentences not yet reviewed. Uncertainty vs random, two seeds each.
+3. Simulation on new interviews (`simulate`): a simulated reviewer answers each batch of 50 with the
+   gold codes, the head (default recipe's features) is refitted after each batch, and micro-F1 and
+   kappa are measured on the sentences not yet reviewed. Uncertainty vs random.
 
-    .venv/bin/python scripts/bench_review.py [--skip-latency] [--json]
+    .venv/bin/python scripts/bench_review.py [--skip-latency] [--simulation-data corpus|demo] [--json]
 """
 
 from __future__ import annotations
@@ -72,25 +71,47 @@ def retrain_round() -> dict:
         return entry or {}
 
 
-def simulate(batch: int = 25, steps: int = 16, seeds: tuple[int, ...] = (1, 2)) -> dict:
+def simulate(data: str = "corpus", batch: int = 50, steps: int = 8, seeds: tuple[int, ...] = (1,)) -> dict:
+    """Active learning on interviews the model has not seen, with the default recipe's features.
+
+    ``corpus``: the pool is every informant sentence of the corpus' five test interviews; the model
+    starts from what the shipped default learnt (demo gold, corpus dev interviews, thesis quotes,
+    codebook examples), as a researcher starting on new interviews would. ``demo``: the pool is the
+    four demo transcripts and the start is the thesis quotes and codebook examples only.
+    """
+    from coder.classify.head import HeadSettings
+    from coder.classify.model import CodeModel, shipped_default
     from coder.codebook import load_codebook
-    from coder.encoders import get_encoder
-    from coder.review.simulate import simulate as run
+    from coder.review.simulate import reviewed_to_reach, simulate as run
     from coder.review.strategies import RandomOrder, Uncertainty
     from coder.training import codebook_examples, label_matrix, read_gold_transcript, read_seed_jsonl
 
     book = load_codebook("politisk-exit")
-    pool = []
-    for gold in sorted((ROOT / "data/demo/gold").glob("*.jsonl")):
-        pool += read_gold_transcript(ROOT / "data/demo/transcripts" / f"{gold.stem}.txt", gold)
-    base = read_seed_jsonl(ROOT / "data/thesis/quotes_dev.jsonl", book) + codebook_examples(book)
-    enc = get_encoder("e5-small.v1")
+    model = CodeModel.load(shipped_default(book.id))
+    quotes = read_seed_jsonl(ROOT / "data/thesis/quotes_dev.jsonl", book) + codebook_examples(book)
+    demo = [e for g in sorted((ROOT / "data/demo/gold").glob("*.jsonl"))
+            for e in read_gold_transcript(ROOT / "data/demo/transcripts" / f"{g.stem}.txt", g)]
+    if data == "corpus":
+        split = json.loads((ROOT / "data/corpus/splits.json").read_text(encoding="utf-8"))
+        read = lambda names: [e for n in names for e in read_gold_transcript(  # noqa: E731
+            ROOT / "data/corpus/transcripts" / f"{n}.txt", ROOT / "data/corpus/gold" / f"{n}.jsonl")]
+        pool, base = read(split["test"]), demo + read(split["dev"]) + quotes
+    else:
+        pool, base = demo, quotes
+
+    def features(examples):
+        return model.features([e.text for e in examples], None, [e.window for e in examples])
+
     curves = run(
-        enc.encode([e.text for e in pool]), label_matrix(pool, book.code_ids), [e.group for e in pool],
-        enc.encode([e.text for e in base]), label_matrix(base, book.code_ids),
+        features(pool), label_matrix(pool, book.code_ids), [e.group for e in pool],
+        features(base), label_matrix(base, book.code_ids),
         {"uncertainty": lambda s: Uncertainty(), "random": lambda s: RandomOrder(s)}, seeds=seeds, batch=batch, steps=steps,
+        head=HeadSettings(min_positives=2, folds=3),
     )
-    return {name: [(p["reviewed"], round(p["f1"], 3)) for p in pts] for name, pts in curves.items()}
+    return {"data": data, "pool": len(pool), "base": len(base), "model": model.id,
+            "curves": {name: [(p["reviewed"], round(p["f1"], 3), None if p["kappa"] is None else round(p["kappa"], 3))
+                              for p in pts] for name, pts in curves.items()},
+            "reviewed_to_kappa_0.6": {s: reviewed_to_reach(curves, s, 0.6) for s in ("uncertainty", "random")}}
 
 
 def main() -> None:
@@ -98,6 +119,7 @@ def main() -> None:
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--skip-simulation", action="store_true")
     ap.add_argument("--sentences", type=int, default=20000)
+    ap.add_argument("--simulation-data", choices=("corpus", "demo"), default="corpus")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out = {}
@@ -105,16 +127,20 @@ def main() -> None:
         out["latency"] = latency(args.sentences)
     if not args.skip_simulation:
         out["retrain"] = retrain_round()
-        out["simulation"] = simulate()
+        out["simulation"] = simulate(args.simulation_data)
     if args.json:
         print(json.dumps(out, indent=2))
         return
     for k in ("latency", "retrain"):
         if k in out:
             print(k, out[k])
-    print("\nactive-learning simulation (micro-F1 on unreviewed demo sentences after n reviewed):")
-    for name, pts in out.get("simulation", {}).items():
-        print(f"{name:<20}" + " ".join(f"{n}:{f}" for n, f in pts))
+    sim = out.get("simulation")
+    if sim:
+        print(f"\nactive-learning simulation on {sim['data']} ({sim['pool']} new sentences, start: {sim['base']} labelled, "
+              f"{sim['model']} features); micro-F1 / kappa on the unreviewed sentences after n reviewed:")
+        for name, pts in sim["curves"].items():
+            print(f"{name:<20}" + " ".join(f"{n}:{f}/{k}" for n, f, k in pts))
+        print("reviewed to reach kappa 0.6:", sim["reviewed_to_kappa_0.6"])
 
 
 if __name__ == "__main__":

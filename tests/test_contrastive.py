@@ -97,3 +97,13 @@ def test_head_joint_fit_matches_scikit_learn_per_code():
         ref = LogisticRegression(C=2.0, class_weight="balanced", max_iter=1000).fit(X, Y[:, j])
         assert np.allclose(coef[j], ref.coef_[0], atol=2e-3) and intercept[j] == pytest.approx(ref.intercept_[0], abs=2e-3)
     assert not coef[2].any() and intercept[2] == -10.0
+
+
+def test_train_deltas_add_up_when_training_continues():
+    from coder.classify.train import _add_deltas
+
+    a = {"x": np.array([1.0, 2.0], np.float16)}
+    b = {"x": np.array([0.5, -2.0], np.float16), "y": np.array([3.0], np.float16)}
+    out = _add_deltas(a, b)
+    assert out["x"].tolist() == [1.5, 0.0] and out["y"].tolist() == [3.0] and out["x"].dtype == np.float16
+    assert _add_deltas(None, b)["y"].tolist() == [3.0]

@@ -186,3 +186,17 @@ def test_review_adjudication_queue_ranks_and_keeps_originals(ingested):
     ingested.decide(disagreements[0], "judge", {})
     assert ingested.review_queue("judge", "adjudicate:anna:bo") == disagreements[1:]
     assert ingested.codings("anna")[disagreements[0]] == {"h3.harassment"}  # the originals are kept
+
+
+def test_review_retrainer_runs_an_encoder_round_every_n_decisions():
+    from coder.review.session import Retrainer
+
+    r = Retrainer("/nonexistent", every=2, encoder_every=4)
+    rounds: list[bool] = []
+    r.run_round = lambda encoder=False: rounds.append(encoder)  # type: ignore[method-assign]
+    for _ in range(8):
+        r.note_decision()
+        if r._thread is not None:
+            r._thread.join()
+    assert rounds == [False, True, False, True]
+    assert r.status()["encoder_every"] == 4 and r.status()["until_encoder"] == 4

@@ -6,7 +6,7 @@ import pytest
 from coder.codebook import load_codebook
 from coder.errors import CodebookError, ProjectError
 from coder.report import to_html, to_markdown, to_xlsx
-from coder.score import Evidence, ScoringRules, hypothesis_verdict, informant_verdict, score_hypotheses
+from coder.score import Context, Evidence, ScoringRules, hypothesis_verdict, informant_verdict, score_hypotheses
 
 RULES = ScoringRules(min_segments=2, min_share=0.0, contradiction_ratio=0.5, confirm_share=0.5, partly_share=0.25, bootstrap=50)
 
@@ -30,7 +30,43 @@ def test_score_informant_rule_case_by_case(s, c, share, verdict):
 
 def test_score_min_share_demotes_to_partly():
     rules = ScoringRules(min_share=0.05)
-    assert informant_verdict(3, 0, 0.02, rules) == ("partly", "supporting 3, contradicting 0: below the 'supports' rule")
+    assert informant_verdict(3, 0, 0.02, rules) == ("partly", "partly: too little support (supporting 3, share 2.0%; needs 2 and 5%)")
+
+
+@pytest.mark.parametrize("context, reason", [
+    (Context(salience=0.4, strongest="H3"), "partly: secondary to H3 (salience 0.40)"),
+    (Context(missing_sides=("genvalg",)), "partly: one side only (nothing supporting genvalg)"),
+])
+def test_score_partly_readings_state_their_reason(context, reason):
+    assert informant_verdict(5, 0, 0.2, RULES, context) == ("partly", reason)
+    assert informant_verdict(5, 0, 0.2, RULES)[0] == "supports"
+
+
+def _h2_book():
+    return load_codebook("politisk-exit")
+
+
+def test_score_secondary_and_one_side_from_evidence():
+    book = _h2_book()
+    ev = [_ev("A", k, "h3.harassment") for k in range(1, 7)] + [_ev("A", 7, "h1.council"), _ev("A", 8, "h1.council")]
+    ev += [_ev("A", 9, "h2.personal_gain"), _ev("A", 10, "h2.personal_gain"), _ev("A", 11, "h2.personal_gain")]
+    by_id = {h.id: h.informants[0] for h in score_hypotheses(ev, {"A": 40}, book, RULES).hypotheses}
+    assert by_id["H1"].verdict == "partly" and "secondary to H3 (salience 0.33)" in by_id["H1"].reason
+    assert by_id["H3"].verdict == "supports" and by_id["H3"].salience == 1.0
+    assert by_id["H2"].verdict == "partly" and "nothing supporting genvalg" in by_id["H2"].reason
+    both = ev + [_ev("A", 12, "h2.reelection")]
+    assert score_hypotheses(both, {"A": 40}, book, RULES).hypotheses[1].informants[0].verdict == "supports"
+
+
+def test_score_sides_must_name_the_hypothesis_codes(tmp_path, data_dir):
+    from coder.codebook import check_codebook
+
+    text = (data_dir / "mini-codebook.yaml").read_text(encoding="utf-8").replace(
+        "    evidence: [h3.harassment, h3.family, h3.always_on]",
+        "    evidence: [h3.harassment, h3.family, h3.always_on]\n    sides:\n      chikane: [h3.harassment]\n      råd: [h1.council]")
+    (tmp_path / "book.yaml").write_text(text, encoding="utf-8")
+    (problem,) = check_codebook(tmp_path / "book.yaml")
+    assert "side 'råd' of hypothesis 'H3' names h1.council, which is not among the hypothesis' evidence codes" in problem
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import numpy as np
 from ..codebook import Codebook
 from ..encoders import get_encoder
 from ..errors import TrainingError
-from ..training import Example, label_matrix
+from ..training import WINDOW, Example, label_matrix
 from .head import HeadSettings, LinearHead
 from .model import CodeModel
 from .zeroshot import build_prototypes, prototype_texts
@@ -26,10 +26,15 @@ class TrainSettings:
     contrastive: bool = False  # SetFit-style contrastive fine-tuning of the encoder's top layers first
     finetune: bool = False
     context: bool = False
-    window: int = 0  # turn neighbours per side in the features (coder.windows); 0: the sentence alone
+    # Turn neighbours per side averaged into the features (coder.windows); 0: the sentence alone.
+    # tf-idf has no sentence embeddings to average and always uses 0.
+    window: int = WINDOW
     head: HeadSettings = field(default_factory=HeadSettings)
     finetune_settings: Any = None  # FinetuneSettings; None means its defaults
     contrastive_settings: Any = None  # ContrastiveSettings; None means its defaults
+    # Start from an encoder fine-tuned earlier (a model's delta): the review loop's head rounds reuse
+    # the newest encoder round this way, and the new model keeps that delta.
+    base_delta: Any = None
 
     @property
     def kind(self) -> str:
@@ -86,27 +91,28 @@ def train_model(
     if enc.trainable:
         enc.fit(texts)  # type: ignore[attr-defined]
         tfidf = enc
-        if settings.context or settings.window:
-            raise TrainingError("Context and turn-window features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
+        if settings.context:
+            raise TrainingError("Context features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
     notes: list[str] = []
+    if settings.base_delta:
+        enc, delta = _with_delta(enc, settings.base_delta), dict(settings.base_delta)
     if (settings.finetune or settings.contrastive) and (enc.trainable or settings.encoder.endswith("int8.v1")):
         raise TrainingError(
             f"{settings.encoder} cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH to fine-tune."
         )
     if settings.contrastive:
         try:
-            enc, delta = _contrastive(enc, texts, Y, settings, progress)
+            enc, more = _contrastive(enc, texts, Y, settings, progress)
+            delta = _add_deltas(delta, more)
         except TrainingError as e:  # too few labels: the base encoder and the head still work
             notes.append(f"{e} The encoder was not fine-tuned; only the head was trained.")
     if settings.finetune:
         enc, more = _finetune(enc, texts, Y, groups, settings, progress)
-        # Supervised training continues from the contrastive encoder: the two deltas add up.
-        delta = {k: (np.float32(0) + (delta or {}).get(k, 0) + more.get(k, 0)).astype(np.float16)
-                 for k in {*(delta or {}), *more}}
+        delta = _add_deltas(delta, more)
     model = CodeModel(
         id=id or model_id(codebook, settings), kind=settings.kind, encoder=settings.encoder,
         codebook_id=codebook.id, codebook_sha256=codebook.sha256, codes=codes, context=settings.context,
-        window=settings.window, created=_now(), delta=delta, tfidf=tfidf, _encoder=enc,
+        window=0 if enc.trainable else settings.window, created=_now(), delta=delta, tfidf=tfidf, _encoder=enc,
     )
     enc_X = enc.encode(texts, progress=progress)
     X = model.features(texts, contexts, [e.window for e in examples], encoded=enc_X)
@@ -161,26 +167,34 @@ def _finetune(
         valid_texts=valid[0] if valid else None, valid_labels=valid[1] if valid else None,
         settings=fs, progress=progress,
     )
+    return _with_delta(enc, result.delta), result.delta
+
+
+def _add_deltas(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Training that continues from a fine-tuned encoder adds its change to the earlier one."""
+    a = a or {}
+    return {k: (np.asarray(a.get(k, 0), np.float32) + np.asarray(b.get(k, 0), np.float32)).astype(np.float16) for k in {*a, *b}}
+
+
+def _with_delta(enc: Any, delta: dict[str, np.ndarray]) -> Any:
     import copy
 
     from .finetune import apply_delta
 
-    return enc.with_model(apply_delta(copy.deepcopy(model), result.delta)), result.delta
+    model, _ = enc.load()
+    return enc.with_model(apply_delta(copy.deepcopy(model), delta))
 
 
 def _contrastive(
     enc: Any, texts: list[str], Y: np.ndarray, settings: TrainSettings, progress: bool
 ) -> tuple[Any, dict[str, np.ndarray]]:
     """Contrastive fine-tuning of the encoder's top layers (SetFit recipe); return it and its delta."""
-    import copy
-
     from .contrastive import ContrastiveSettings, contrastive_finetune
-    from .finetune import apply_delta
 
     cs = settings.contrastive_settings or ContrastiveSettings(prefix=getattr(enc, "passage_prefix", ""))
     model, tokenizer = enc.load()
     result = contrastive_finetune(model, tokenizer, texts, Y, settings=cs, progress=progress)
-    return enc.with_model(apply_delta(copy.deepcopy(model), result.delta)), result.delta
+    return _with_delta(enc, result.delta), result.delta
 
 
 def oof_metrics(head: LinearHead, Y: np.ndarray, codes: Sequence[str], mask: np.ndarray | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Commands live in modules by theme and register themselves on the shared Typer ap
 from __future__ import annotations
 
 # Importing a module registers its commands; this order is the order of `coder --help`.
-from . import corpus, exchange, models, review, agreement, codebook  # noqa: F401, I001
+from . import corpus, exchange, models, review, verdict, agreement, codebook  # noqa: F401, I001
 from .base import app
 
 

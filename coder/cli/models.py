@@ -11,7 +11,10 @@ import typer
 from .base import PROJECT, command, open_project, warn
 
 
-def _settings(encoder: str, finetune: bool, context: bool, epochs: int | None, lr: float | None, top_layers: int | None, seed: int) -> Any:
+def _settings(
+    encoder: str, finetune: bool, context: bool, epochs: int | None, lr: float | None, top_layers: int | None, seed: int,
+    *, contrastive: bool = False, window: int = 0,
+) -> Any:
     from ..classify.finetune import FinetuneSettings
     from ..classify.head import HeadSettings
     from ..classify.train import TrainSettings
@@ -29,13 +32,22 @@ def _settings(encoder: str, finetune: bool, context: bool, epochs: int | None, l
             fs = FinetuneSettings(**kw)
         except ValueError as e:
             raise typer.BadParameter(str(e)) from None
-    return TrainSettings(encoder=encoder, finetune=finetune, context=context, head=HeadSettings(seed=seed), finetune_settings=fs)
+    return TrainSettings(encoder=encoder, contrastive=contrastive, finetune=finetune, context=context, window=window,
+                         head=HeadSettings(seed=seed), finetune_settings=fs)
 
 
 ENCODER = typer.Option(
     "e5-small.v1", "--encoder", help="e5-small.v1 (default, offline), e5-small-int8.v1 (faster), hf.v1:<hub id or folder>, or tfidf.v1."
 )
 SEED_DATA = typer.Option([], "--seed-data", help="JSONL file of extra labelled sentences ({text, codes, informant}); repeatable.")
+WINDOW = typer.Option(
+    3, "--window", min=0, max=20,
+    help="Average up to N neighbouring sentences of the same turn into each sentence's features (0: the sentence alone).",
+)
+CONTRASTIVE = typer.Option(
+    False, "--contrastive/--no-contrastive",
+    help="Fine-tune the encoder's top layers contrastively on the labels first (SetFit recipe; minutes on a CPU).",
+)
 SKIP_UNKNOWN = typer.Option(False, "--skip-unknown", help="Leave out codes of --seed-data that the codebook does not define, instead of failing.")
 
 
@@ -60,6 +72,8 @@ def train(
     project: Path = PROJECT,
     encoder: str = ENCODER,
     finetune: bool = typer.Option(False, "--finetune", help="Fine-tune the encoder first (minutes on a CPU)."),
+    contrastive: bool = CONTRASTIVE,
+    window: int = WINDOW,
     context: bool = typer.Option(False, "--context/--no-context", help="Add the interviewer's question to each sentence's features."),
     seed_data: list[Path] = SEED_DATA,
     epochs: int | None = typer.Option(None, help="Fine-tuning epochs (default 4)."),
@@ -70,7 +84,7 @@ def train(
     skip_unknown: bool = SKIP_UNKNOWN,
 ) -> None:
     """Train a project model from review decisions and seed data and register it."""
-    settings = _settings(encoder, finetune, context, epochs, lr, top_layers, seed)
+    settings = _settings(encoder, finetune, context, epochs, lr, top_layers, seed, contrastive=contrastive, window=window)
     with open_project(project) as proj:
         result = proj.train(settings, seed_data=seed_data, bundled_seed=bundled_seed, skip_unknown=skip_unknown, progress=True)
     warn(result.warnings)
@@ -87,6 +101,8 @@ def evaluate(
     codebook: str = typer.Option("politisk-exit", help="Codebook for --data."),
     encoder: str = ENCODER,
     context: bool = typer.Option(False, "--context/--no-context", help="Add the interviewer's question to the features."),
+    contrastive: bool = CONTRASTIVE,
+    window: int = WINDOW,
     seed_data: list[Path] = SEED_DATA,
     skip_unknown: bool = SKIP_UNKNOWN,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -94,7 +110,7 @@ def evaluate(
     """Leave-one-informant-out cross-validation: per-code and per-group precision, recall, F1."""
     from ..classify.train import TrainSettings
 
-    settings = TrainSettings(encoder=encoder, context=context)
+    settings = TrainSettings(encoder=encoder, context=context, contrastive=contrastive, window=window)
     if project is not None:
         with open_project(project, readonly=True) as proj:
             result = proj.evaluate(settings, seed_data=seed_data, skip_unknown=skip_unknown)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ..outputs import write_text
+from ..review.session import ENCODER_EVERY
 from .base import LANG, PROJECT, command, open_project
 
 
@@ -40,8 +41,9 @@ def score(
         for h in scores.hypotheses:
             typer.echo(f"{h.id}  {h.verdict:<17} {h.reason}")
             for i in h.informants:
-                typer.echo(f"    {i.informant:<26}{i.verdict:<13}+{i.supporting:<4}-{i.contradicting:<4}"
+                typer.echo(f"    {i.informant:<26}{report.verdict_text(i):<44}+{i.supporting:<4}-{i.contradicting:<4}"
                            f"stability {i.stability:.2f}, across thresholds {i.rule_stability:.2f}")
+                typer.echo(f"    {'':<26}rule: {i.reason}" + (f"; rationale: {i.researcher.rationale}" if i.researcher and i.researcher.rationale else ""))
     for path, render in ((html_out, lambda: report.to_html(scores, book, lang)), (markdown_out, lambda: report.to_markdown(scores, lang))):
         if path is not None:
             write_text(path, render())
@@ -60,6 +62,8 @@ def serve(
     blind: bool = typer.Option(False, "--blind", help="Hide model proposals (for double-coding a reliability sample)."),
     strategy: str = typer.Option("mixed", help="Queue: mixed (uncertainty + 20% random), uncertainty, margin, focus:<code>, sequential, random."),
     retrain_every: int = typer.Option(10, help="Retrain in the background after this many decisions (0: never)."),
+    encoder_every: int = typer.Option(
+        ENCODER_EVERY, help="Fine-tune the encoder in the background after this many decisions (0: never; minutes on a CPU)."),
     lang: str = LANG,
 ) -> None:
     """Start the review web app on 127.0.0.1 (review at /review, overview at /)."""
@@ -78,7 +82,8 @@ def serve(
             raise typer.Exit(1)
     names = tuple(dict.fromkeys(n.strip() for n in coders.split(",") if n.strip()))
     coder = coder or (names[0] if names else "coder")
-    app_ = create_app(project, coder, coders=names, blind=blind, strategy=strategy, retrain_every=retrain_every, lang=lang)
+    app_ = create_app(project, coder, coders=names, blind=blind, strategy=strategy, retrain_every=retrain_every,
+                      encoder_every=encoder_every, lang=lang)
     typer.echo(f"Reviewing {project} as {coder}: open http://127.0.0.1:{port}/review (Ctrl+C stops; every decision is saved).")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
 

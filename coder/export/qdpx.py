@@ -10,6 +10,10 @@ proposals, every model) is a User, and there is no other user.
 Each coding is its own selection (creatingUser = its coder, Description = ``"<code id>: <stance>"``):
 QualCoder credits every coding of a selection to the selection's user and keeps the selection's
 Description as each coding's memo, so only one coding per selection keeps both coder and stance.
+
+The researcher's verdicts (issue 12) travel as project Notes, one per informant x hypothesis, with
+the verdict, the rule's proposal, the coder and the rationale in plain text, referenced from the
+project so NVivo and QualCoder list them as project memos.
 """
 
 from __future__ import annotations
@@ -50,8 +54,10 @@ class Coded:
     description: str = ""
 
 
-def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str) -> bytes:
-    """Return project.qde as UTF-8 XML bytes."""
+def build_project(
+    codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str, notes: Sequence[tuple[str, str]] = ()
+) -> bytes:
+    """Return project.qde as UTF-8 XML bytes; ``notes`` are (name, text) project notes."""
     from lxml import etree
 
     E = lambda tag, **attrs: etree.Element(f"{{{NS}}}{tag}", {k: str(v) for k, v in attrs.items()}, nsmap={None: NS})  # noqa: E731
@@ -103,14 +109,23 @@ def build_project(codebook: Codebook, sources: Sequence[Source], coded: Sequence
                 etree.SubElement(sel, f"{{{NS}}}Description").text = c.description
             coding = etree.SubElement(sel, f"{{{NS}}}Coding", guid=guid("coding", *key), creatingUser=guid("user", c.user))
             etree.SubElement(coding, f"{{{NS}}}CodeRef", targetGUID=code_guid[c.code])
+    if notes:
+        notes_el = etree.SubElement(project, f"{{{NS}}}Notes")
+        for note_name, text in notes:
+            note = etree.SubElement(notes_el, f"{{{NS}}}Note", guid=guid("note", note_name), name=note_name, creationDateTime=now)
+            etree.SubElement(note, f"{{{NS}}}PlainTextContent").text = text
+        for note_name, _ in notes:
+            etree.SubElement(project, f"{{{NS}}}NoteRef", targetGUID=guid("note", note_name))
     return etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def write_qdpx(path: Path, codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str) -> None:
+def write_qdpx(
+    path: Path, codebook: Codebook, sources: Sequence[Source], coded: Sequence[Coded], *, name: str, notes: Sequence[tuple[str, str]] = ()
+) -> None:
     """Write the .qdpx atomically (a temporary file renamed into place, removed on failure)."""
     from ..outputs import atomic_output
 
-    xml = build_project(codebook, sources, coded, name=name)
+    xml = build_project(codebook, sources, coded, name=name, notes=notes)
     with atomic_output(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("project.qde", xml)
         for s in sources:

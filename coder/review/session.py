@@ -2,7 +2,10 @@
 
 The retrainer counts decisions; after every ``every`` of them it trains a new model in a thread
 (decisions + seed data, the same recipe as ``coder train``) and stores its proposals, so the
-queue and the model shown change while the reviewer keeps working: reviewing never waits.
+queue and the model shown change while the reviewer keeps working: reviewing never waits. Such a
+head round is quick because the encoder stays as it is. After every ``encoder_every`` decisions
+the round fine-tunes the encoder's top layers on all labels instead (contrastive, minutes on a
+CPU, still in the background); later head rounds start from that encoder.
 
 Stopping indicator (advice only): after each round, Cohen's kappa between the previous and the new
 model's proposals on the sentences nobody has reviewed (small-text's KappaAverage idea: a model
@@ -20,15 +23,19 @@ from typing import Any
 
 from ..i18n import DEFAULT_LANGUAGE, N_, translator
 
+# Decisions between background encoder rounds (contrastive fine-tuning, minutes on a CPU); see the README.
+ENCODER_EVERY = 200
 STABLE_KAPPA = 0.9  # KappaAverage's usual stopping threshold
 ROUNDS = 3
 
 
 class Retrainer:
-    def __init__(self, project_path: Path, *, every: int = 10):
+    def __init__(self, project_path: Path, *, every: int = 10, encoder_every: int = ENCODER_EVERY):
         self.path = Path(project_path)
         self.every = every
+        self.encoder_every = encoder_every
         self.pending = 0
+        self.since_encoder = 0
         self.history: list[dict[str, Any]] = []
         self.error: str | None = None
         self._thread: threading.Thread | None = None
@@ -44,15 +51,24 @@ class Retrainer:
             return False
         with self._lock:
             self.pending += 1
+            self.since_encoder += 1
             if self.pending < self.every or self.running:
                 return False
             self.pending = 0
-            self._thread = threading.Thread(target=self.run_round, name="coder-retrain", daemon=True)
+            encoder = 0 < self.encoder_every <= self.since_encoder
+            if encoder:
+                self.since_encoder = 0
+            self._thread = threading.Thread(target=self.run_round, kwargs={"encoder": encoder}, name="coder-retrain", daemon=True)
             self._thread.start()
             return True
 
-    def run_round(self) -> dict[str, Any] | None:
-        """Train, precode and compare with the previous model (also callable without a thread)."""
+    def run_round(self, *, encoder: bool = False) -> dict[str, Any] | None:
+        """Train, precode and compare with the previous model (also callable without a thread).
+
+        ``encoder``: fine-tune the encoder contrastively this round; otherwise fit the head on the
+        newest fine-tuned encoder the project has (or the base encoder).
+        """
+        from ..classify.train import TrainSettings
         from ..errors import CoderError
         from ..project import Project
 
@@ -60,7 +76,8 @@ class Retrainer:
         try:
             with Project.open(self.path) as proj:
                 previous = proj.store.latest_model()
-                result = proj.train()
+                settings = TrainSettings(contrastive=True) if encoder else TrainSettings(base_delta=proj.latest_encoder_delta())
+                result = proj.train(settings)
                 proj.precode(result.model.id)
                 kappa = proj.model_agreement(previous["id"], result.model.id) if previous else None
         except CoderError as e:
@@ -71,7 +88,8 @@ class Retrainer:
             self.error = N_("Retraining failed; see the server log.")
             return None
         self.error = None
-        entry = {"model": result.model.id, "seconds": round(time.perf_counter() - start, 1), "kappa_previous": kappa,
+        entry = {"model": result.model.id, "kind": "encoder" if encoder else "head",
+                 "seconds": round(time.perf_counter() - start, 1), "kappa_previous": kappa,
                  "examples": result.model.training.get("examples")}
         self.history.append(entry)
         return entry
@@ -84,6 +102,7 @@ class Retrainer:
         stable = len(kappas) >= ROUNDS and avg is not None and avg >= STABLE_KAPPA
         return {
             "running": self.running, "rounds": len(self.history), "pending": self.pending, "every": self.every,
+            "encoder_every": self.encoder_every, "until_encoder": max(0, self.encoder_every - self.since_encoder) if self.encoder_every > 0 else None,
             "last": self.history[-1] if self.history else None, "kappa_average": avg, "stable": stable,
             "error": None if self.error is None else _(self.error),  # a CoderError's sentence stays as raised
             "advice": _("The model has stopped changing its mind (kappa between rounds >= 0.9): further review mostly "

@@ -10,6 +10,7 @@ verdicts the researcher would see at that moment match the verdicts from the ful
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ def simulate(
     batch: int = 25,
     steps: int = 16,
     evaluate: Callable[[list[int], np.ndarray], dict[str, Any]] | None = None,
+    head: HeadSettings = HeadSettings(min_positives=2),
 ) -> dict[str, list[dict[str, Any]]]:
     """Return, per "strategy seed N", the learning curve as [{reviewed, f1, kappa}].
 
@@ -52,12 +54,12 @@ def simulate(
                 Yt = np.vstack([base_Y, Y[reviewed]]) if reviewed else base_Y
                 g = ["base"] * len(base_X) + [groups[i] for i in reviewed]
                 mask = np.r_[np.zeros(len(base_X), bool), np.ones(len(reviewed), bool)] if len(reviewed) >= 50 else None
-                head = LinearHead(HeadSettings(seed=seed, min_positives=2)).fit(Xt, Yt, g, calibration_mask=mask)
+                fitted = LinearHead(replace(head, seed=seed)).fit(Xt, Yt, g, calibration_mask=mask)
                 rest = np.setdiff1d(np.arange(len(X)), reviewed)
                 if len(rest) == 0:
                     break
-                P = np.nan_to_num(head.predict_proba(X[rest]), nan=0.0)
-                pred = P >= head.thresholds_
+                P = np.nan_to_num(fitted.predict_proba(X[rest]), nan=0.0)
+                pred = P >= fitted.thresholds_
                 truth = Y[rest].astype(bool)
                 flat_t, flat_p = truth.ravel(), pred.ravel()
                 kappa = float(cohen_kappa_score(flat_t, flat_p)) if len(set(flat_t) | set(flat_p)) > 1 else None
@@ -68,7 +70,7 @@ def simulate(
                     points[-1].update(evaluate(list(reviewed), coded))
                 if step == steps:
                     break
-                prio = strat.priority(P, head.thresholds_, np.arange(len(rest)))
+                prio = strat.priority(P, fitted.thresholds_, np.arange(len(rest)))
                 reviewed += [int(rest[i]) for i in np.argsort(prio, kind="stable")[:batch]]
             curves[f"{name} seed {seed}"] = points
     return curves

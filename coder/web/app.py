@@ -37,6 +37,8 @@ from starlette.templating import Jinja2Templates
 from ..errors import CoderError, ConflictError, ProjectError, UnknownCodeError
 from ..i18n import DEFAULT_LANGUAGE, N_, translations
 from ..project import Project
+from ..report import VERDICTS
+from ..review.session import ENCODER_EVERY
 from .guard import LocalOnly
 from .payload import RequestError, as_codes, as_id, read_json
 
@@ -57,6 +59,29 @@ JS_MESSAGES = {
     "training": N_("training a new model… "),
     "nothing_to_undo": N_("Nothing to undo."),
 }
+# The texts verdicts.js shows, by key, and the verdict words by verdict id.
+VERDICT_MESSAGES = {
+    **VERDICTS,
+    "by_rule": N_("%(verdict)s (rule)"),
+    "by_researcher": N_("%(verdict)s ✓"),
+    "stale_mark": N_(" · stale"),
+    "source_all": N_("Evidence: reviewed codes and the model's proposals"),
+    "source_reviewed": N_("Evidence: reviewed codes"),
+    "source_model": N_(" (model %(model)s)"),
+    "informant": N_("Informant"),
+    "overall": N_("Overall"),
+    "cell": N_("%(informant)s · %(hypothesis)s"),
+    "proposal": N_("The rule's proposal: %(verdict)s (%(reason)s); +%(supporting)s −%(contradicting)s, "
+                   "salience %(salience)s, stability %(stability)s"),
+    "mine": N_("Your verdict: %(verdict)s (%(coder)s, %(created)s)"),
+    "stale": N_(" · STALE: the evidence has changed since"),
+    "rationale": N_(" · %(rationale)s"),
+    "no_verdict": N_("No verdict from the researcher yet: the rule's proposal counts."),
+    "evidence": N_("%(code)s · %(stance)s (%(count)s)"),
+    "quote": N_("»%(text)s« (%(document)s, line %(line)s)"),
+    "quote_proposed": N_("»%(text)s« (%(document)s, line %(line)s, proposal)"),
+    "no_coded_evidence": N_("No coded evidence."),
+}
 
 
 def _status(e: CoderError) -> int:
@@ -71,6 +96,7 @@ def create_app(
     blind: bool = False,
     strategy: str = "mixed",
     retrain_every: int = 10,
+    encoder_every: int = ENCODER_EVERY,
     lang: str = DEFAULT_LANGUAGE,
 ) -> Starlette:
     """The review app for one project in one language; decisions are recorded as ``coder`` or, when
@@ -81,7 +107,7 @@ def create_app(
     catalogue = translations(lang)  # an unknown language is a CoderError here, at start-up
     _ = catalogue.gettext
     Project.open(project_path).close()  # fail at start-up, not on the first request
-    retrainer = Retrainer(project_path, every=retrain_every)
+    retrainer = Retrainer(project_path, every=retrain_every, encoder_every=encoder_every)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = lang
@@ -215,6 +241,30 @@ def create_app(
             progress = proj.progress(name)
         return JSONResponse({"ok": True, "sentence_id": sid, "progress": progress})
 
+    def verdicts_page(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request, "verdicts.html", {"coder": who(request), "messages": {k: _(v) for k, v in VERDICT_MESSAGES.items()}})
+
+    def api_verdicts(request: Request) -> Response:
+        with open_project() as proj:
+            review = proj.verdict_review(_)
+        return JSONResponse({"ok": True, **review})
+
+    def set_verdict(request: Request, data: dict[str, Any]) -> Response:
+        """Set (``verdict``: one of the four) or clear (``verdict``: null) the researcher's verdict on a cell."""
+        name = who(request, data)
+        fields = {k: data.get(k) for k in ("informant", "hypothesis", "rationale")}
+        if not all(isinstance(fields[k], str) for k in ("informant", "hypothesis")) or not isinstance(fields["rationale"] or "", str) \
+                or not (data.get("verdict") is None or isinstance(data.get("verdict"), str)):
+            raise RequestError(400, N_("Send informant, hypothesis (strings), verdict (a verdict or null) and rationale (a string)."))
+        with open_project() as proj:
+            if data.get("verdict") is None:
+                proj.clear_verdict(fields["informant"], fields["hypothesis"], name)
+            else:
+                proj.set_verdict(fields["informant"], fields["hypothesis"], data["verdict"], fields["rationale"] or "", name)
+            review = proj.verdict_review(_)
+        return JSONResponse({"ok": True, **review})
+
     def with_json(handler: Callable[[Request, dict[str, Any]], Response]) -> Callable[[Request], Awaitable[Response]]:
         """Read the JSON body here (async), then run the SQLite work in the thread pool."""
 
@@ -253,6 +303,9 @@ def create_app(
         Route("/codebook", codebook_page),
         Route("/colours.css", colours),
         Route("/document/{name:path}", document_page),
+        Route("/verdicts", verdicts_page),
+        Route("/api/verdicts", api_verdicts),
+        Route("/api/verdict", with_json(set_verdict), methods=["POST"]),
         Route("/api/next", api_next),
         Route("/api/decide", with_json(decide), methods=["POST"]),
         Route("/api/undo", with_json(undo), methods=["POST"]),
