@@ -16,9 +16,9 @@ from coder import i18n
 from coder.agreement import agreement, segment_agreement
 from coder.cli import app
 from coder.codebook import load_codebook
-from coder.report import to_html, to_markdown, to_xlsx
+from coder.report import VERDICTS, to_html, to_markdown, to_xlsx
 from coder.score import Evidence, ScoringRules, score_hypotheses
-from coder.web.app import JS_MESSAGES
+from coder.web.app import JS_MESSAGES, VERDICT_MESSAGES
 
 from .test_web import local_client
 
@@ -96,11 +96,11 @@ def served(ingested, seed_file_path):
 @pytest.mark.parametrize("lang", ["da", "en"])
 def test_issue_13_every_page_and_json_text_in_one_language(served, lang):
     client = local_client(served.path, "anna", lang=lang, strategy="uncertainty")
-    pages = {path: client.get(path) for path in ("/", "/review", "/codebook", "/document/lene")}
+    pages = {path: client.get(path) for path in ("/", "/review", "/codebook", "/document/lene", "/verdicts")}
     pages["404"] = client.get("/no/such/page")
     pages["403"] = client.get("/review?coder=eve")  # the app's own refusal
     pages["415"] = client.post("/api/undo", content=b"{}", headers={"Content-Type": "text/plain"})  # the guard's refusal
-    assert [r.status_code for r in pages.values()] == [200, 200, 200, 200, 404, 403, 415]
+    assert [r.status_code for r in pages.values()] == [200, 200, 200, 200, 200, 404, 403, 415]
     for r in pages.values():
         assert_one_language(r.text, lang)
     assert f'<html lang="{lang}">' in pages["/"].text
@@ -112,26 +112,45 @@ def test_issue_13_every_page_and_json_text_in_one_language(served, lang):
     for text in (item["reason"], status["training"]["advice"]):
         assert text and text.startswith({"da": ("usikker", "Fortsæt"), "en": ("uncertain", "Keep")}[lang])
         assert_one_language(text, lang)
+    verdicts = client.get("/api/verdicts").json()  # the rule lines verdicts.js shows
+    reasons = [c["reason"] for c in verdicts["cells"]] + [h["reason"] for h in verdicts["hypotheses"]]
+    assert reasons and any(r.startswith({"da": "understøttende", "en": "supporting"}[lang]) for r in reasons)
+    assert_one_language(" ".join(reasons), lang)
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
-def test_issue_13_review_script_gets_its_texts_from_the_page(served, lang):
-    page = local_client(served.path, "anna", lang=lang).get("/review").text
+@pytest.mark.parametrize(("path", "catalogue"), [("/review", JS_MESSAGES), ("/verdicts", VERDICT_MESSAGES)])
+def test_issue_13_scripts_get_their_texts_from_the_page(served, lang, path, catalogue):
+    page = local_client(served.path, "anna", lang=lang).get(path).text
     sent = json.loads(html.unescape(re.search(r"data-messages='([^']*)'", page).group(1)))
-    assert sent == {key: i18n.translator(lang)(text) for key, text in JS_MESSAGES.items()}
+    assert sent == {key: i18n.translator(lang)(text) for key, text in catalogue.items()}
     assert_one_language(" ".join(sent.values()), lang)
+
+
+def _literals(script: str) -> tuple[str, list[str]]:
+    js = (ROOT / "coder/web/static" / script).read_text(encoding="utf-8")
+    code = re.sub(r"^\s*//.*$", "", js, flags=re.M)
+    literals = re.findall(r'"((?:[^"\\]|\\.)*)"|`((?:[^`\\]|\\.)*)`', code)
+    return code, [a or b for a, b in literals]
 
 
 def test_issue_13_review_script_has_no_hard_coded_text():
     """review.js's string literals are selectors, ids, keys and URLs; every sentence comes from the page."""
-    js = (ROOT / "coder/web/static/review.js").read_text(encoding="utf-8")
-    code = re.sub(r"^\s*//.*$", "", js, flags=re.M)
-    literals = re.findall(r'"((?:[^"\\]|\\.)*)"|`((?:[^`\\]|\\.)*)`', code)
-    texts = [a or b for a, b in literals]
+    code, texts = _literals("review.js")
     assert texts and not [t for t in texts if re.search(r"[A-Za-zæøåÆØÅ]\s+[A-Za-zæøåÆØÅ]", t)]
     assert not [t for t in texts if t.startswith("`") or (" " in t and not t.startswith("/api/"))]
     used = set(re.findall(r'\bt\("(\w+)"', code))
     assert used == set(JS_MESSAGES)  # every key the script asks for is in the catalogue, none unused
+
+
+def test_issue_13_verdicts_script_has_no_hard_coded_text():
+    """verdicts.js's literals are keys, ids, classes and URLs (no two words in a row, no non-ASCII
+    letters); its texts are the page's messages, the verdict words looked up by verdict id."""
+    code, texts = _literals("verdicts.js")
+    selectors = ("#", ".")
+    assert texts and not [t for t in texts if not t.startswith(selectors) and re.search(r"[A-Za-zæøåÆØÅ]\s+[A-Za-zæøåÆØÅ]|[æøåÆØÅ]", t)]
+    assert set(re.findall(r'\bt\("(\w+)"[,)]', code)) <= set(VERDICT_MESSAGES)  # every key asked for exists
+    assert {t for t in texts if t in VERDICT_MESSAGES} | {f"v_{v}" for v in VERDICTS} == set(VERDICT_MESSAGES)  # none unused
 
 
 RULES = ScoringRules(min_segments=2, min_share=0.0, contradiction_ratio=0.5, confirm_share=0.5, partly_share=0.25, bootstrap=20)

@@ -95,7 +95,7 @@ def test_verdict_reports_show_both(coded, tmp_path, runner):
     path = coded.path
     coded.close()
     out = runner.invoke(app, ["score", str(path), "--markdown", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html"),
-                              "--xlsx", str(tmp_path / "r.xlsx")])
+                              "--xlsx", str(tmp_path / "r.xlsx"), "--lang", "en"])
     assert out.exit_code == 0, out.output
     assert "partly (researcher; rule: supports)" in out.output and "Kun en del af grunden." in out.output
     md = (tmp_path / "r.md").read_text(encoding="utf-8")
@@ -106,6 +106,8 @@ def test_verdict_reports_show_both(coded, tmp_path, runner):
     ws = load_workbook(tmp_path / "r.xlsx")["H3"]
     values = [c for row in ws.iter_rows(values_only=True) for c in row]
     assert "Kun en del af grunden." in values and "partly" in values
+    assert runner.invoke(app, ["score", str(path), "--html", str(tmp_path / "da.html")]).exit_code == 0
+    assert "delvist (forsker; reglen: understøtter)" in (tmp_path / "da.html").read_text(encoding="utf-8")  # Danish by default
 
 
 def test_verdict_migration_of_an_existing_project(coded):

@@ -59,9 +59,10 @@ JS_MESSAGES = {
     "training": N_("training a new model… "),
     "nothing_to_undo": N_("Nothing to undo."),
 }
-# The texts verdicts.js shows, by key, and the verdict words by verdict id.
+# The texts verdicts.js shows, by key, and the verdict words by "v_" + verdict id (keys and
+# placeholders are no English words, as the page's data-messages holds them beside the texts).
 VERDICT_MESSAGES = {
-    **VERDICTS,
+    **{f"v_{verdict}": word for verdict, word in VERDICTS.items()},
     "by_rule": N_("%(verdict)s (rule)"),
     "by_researcher": N_("%(verdict)s ✓"),
     "stale_mark": N_(" · stale"),
@@ -70,12 +71,11 @@ VERDICT_MESSAGES = {
     "source_model": N_(" (model %(model)s)"),
     "informant": N_("Informant"),
     "overall": N_("Overall"),
-    "cell": N_("%(informant)s · %(hypothesis)s"),
-    "proposal": N_("The rule's proposal: %(verdict)s (%(reason)s); +%(supporting)s −%(contradicting)s, "
-                   "salience %(salience)s, stability %(stability)s"),
+    "cell": N_("%(informant)s · %(hyp)s"),
+    "rule_says": N_("The rule's proposal: %(verdict)s (%(reason)s); +%(plus)s −%(minus)s, salience %(weight)s, stability %(stab)s"),
     "mine": N_("Your verdict: %(verdict)s (%(coder)s, %(created)s)"),
     "stale": N_(" · STALE: the evidence has changed since"),
-    "rationale": N_(" · %(rationale)s"),
+    "note": N_(" · %(note)s"),
     "no_verdict": N_("No verdict from the researcher yet: the rule's proposal counts."),
     "evidence": N_("%(code)s · %(stance)s (%(count)s)"),
     "quote": N_("»%(text)s« (%(document)s, line %(line)s)"),

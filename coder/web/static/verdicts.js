@@ -6,6 +6,7 @@
   // Every text comes from the page (data-messages, in the server's language); verdict ids are keys too.
   const messages = JSON.parse(root.dataset.messages);
   const t = (key, values = {}) => messages[key].replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
+  const word = verdict => t("v_" + verdict);
   const KEYS = {"1": "supports", "2": "partly", "3": "contradicts", "4": "no_evidence"};
   let review = null, open = null, busy = false;
 
@@ -19,8 +20,8 @@
   const cellOf = (h, i) => review.cells.find(c => c.hypothesis === h && c.informant === i);
 
   function label(c) {
-    if (!c.researcher_verdict) return t("by_rule", {verdict: t(c.rule_verdict)});
-    return t("by_researcher", {verdict: t(c.researcher_verdict)}) + (c.stale ? t("stale_mark") : "");
+    if (!c.researcher_verdict) return t("by_rule", {verdict: word(c.rule_verdict)});
+    return t("by_researcher", {verdict: word(c.researcher_verdict)}) + (c.stale ? t("stale_mark") : "");
   }
 
   function render() {
@@ -45,7 +46,7 @@
       return tr;
     }));
     const totals = el("tr", "", {class: "muted"});
-    totals.append(el("th", t("overall")), ...review.hypotheses.map(h => el("td", t(h.verdict), {"data-testid": `overall-${h.id}`, title: h.reason})));
+    totals.append(el("th", t("overall")), ...review.hypotheses.map(h => el("td", word(h.verdict), {"data-testid": `overall-${h.id}`, title: h.reason})));
     $("rows").append(totals);
     if (open) detail();
   }
@@ -60,18 +61,18 @@
   function detail() {
     const c = cellOf(open.h, open.i);
     $("detail").hidden = false;
-    $("cell-title").textContent = t("cell", {informant: c.informant, hypothesis: c.hypothesis});
-    $("proposal").textContent = t("proposal", {verdict: t(c.rule_verdict), reason: c.reason, supporting: c.supporting,
-      contradicting: c.contradicting, salience: c.salience.toFixed(2), stability: c.stability.toFixed(2)});
+    $("cell-title").textContent = t("cell", {informant: c.informant, hyp: c.hypothesis});
+    $("proposal").textContent = t("rule_says", {verdict: word(c.rule_verdict), reason: c.reason, plus: c.supporting,
+      minus: c.contradicting, weight: c.salience.toFixed(2), stab: c.stability.toFixed(2)});
     $("mine").textContent = c.researcher_verdict
-      ? t("mine", {verdict: t(c.researcher_verdict), coder: c.coder, created: c.created.slice(0, 16)}) +
-        (c.stale ? t("stale") : "") + (c.rationale ? t("rationale", {rationale: c.rationale}) : "")
+      ? t("mine", {verdict: word(c.researcher_verdict), coder: c.coder, created: c.created.slice(0, 16)}) +
+        (c.stale ? t("stale") : "") + (c.rationale ? t("note", {note: c.rationale}) : "")
       : t("no_verdict");
     const parts = [];
     for (const [code, sides] of Object.entries(c.evidence)) {
       for (const stance of ["supports", "contradicts"]) {
         if (!sides[stance].length) continue;
-        parts.push(el("h3", t("evidence", {code, stance: t(stance), count: sides[stance].length})));
+        parts.push(el("h3", t("evidence", {code, stance: word(stance), count: sides[stance].length})));
         const ul = el("ul", "", {"data-testid": `quotes-${code}-${stance}`});
         ul.append(...sides[stance].map(q => el("li", t(q.reviewed ? "quote" : "quote_proposed", q))));
         parts.push(ul);
