@@ -2,12 +2,12 @@
 
 Protocol (shared/spec/offline-encoder.md): for each of the six informants in
 data/thesis/quotes_dev.jsonl, train on the other informants' quotes plus the always-available
-training material (the demo gold transcripts and the codebook's examples; neither contains thesis
-text), predict the held-out quotes, and take the highest-scoring code as the primary code and its
+training material (the demo gold transcripts, the corpus' dev interviews as the default model uses
+them, and the codebook's examples; none contains thesis text), predict the held-out quotes, and take the highest-scoring code as the primary code and its
 group as the group. Reports code- and group-level macro-F1 (over labels present in the truth) and
 accuracy. Nothing is tuned on the held-out fold.
 
-    .venv/bin/python scripts/eval_thesis.py [--encoder e5-small.v1] [--finetune] [--no-demo]
+    .venv/bin/python scripts/eval_thesis.py [--encoder e5-small.v1] [--window 3] [--contrastive] [--finetune] [--no-demo] [--no-corpus]
 """
 
 from __future__ import annotations
@@ -42,15 +42,22 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--top-layers", type=int, default=None)
     ap.add_argument("--no-demo", action="store_true", help="train on quotes and codebook examples only")
+    ap.add_argument("--no-corpus", action="store_true", help="leave out the corpus' dev interviews")
+    ap.add_argument("--window", type=int, default=TrainSettings().window)
+    ap.add_argument("--contrastive", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
     book = load_codebook("politisk-exit")
     rows = [json.loads(l) for l in (ROOT / "data/thesis/quotes_dev.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
     quotes = read_seed_jsonl(ROOT / "data/thesis/quotes_dev.jsonl", book)
-    always = codebook_examples(book) + ([] if args.no_demo else demo_gold())
+    split = json.loads((ROOT / "data/corpus/splits.json").read_text(encoding="utf-8"))
+    corpus = [e for n in split["dev"] for e in read_gold_transcript(
+        ROOT / "data/corpus/transcripts" / f"{n}.txt", ROOT / "data/corpus/gold" / f"{n}.jsonl")]
+    always = codebook_examples(book) + ([] if args.no_demo else demo_gold()) + ([] if args.no_corpus else corpus)
     fs = FinetuneSettings(epochs=args.epochs, train_top_layers=args.top_layers, prefix="passage: " if args.encoder == "e5-small.v1" else "") if args.finetune else None
-    settings = TrainSettings(encoder=args.encoder, finetune=args.finetune, finetune_settings=fs)
+    settings = TrainSettings(encoder=args.encoder, finetune=args.finetune, finetune_settings=fs, window=args.window,
+                             contrastive=args.contrastive)
     group_of = {c.id: c.group for c in book.codes}
     true_code, pred_code = [], []
     start = time.time()
@@ -67,7 +74,8 @@ def main() -> None:
     g_pred = [group_of[c] for c in pred_code]
     result = {
         "protocol": "leave-one-informant-out on quotes_dev.jsonl (6 informants, 100 quotes)",
-        "encoder": args.encoder, "finetune": args.finetune, "demo_gold_in_training": not args.no_demo,
+        "encoder": args.encoder, "window": args.window, "contrastive": args.contrastive, "finetune": args.finetune,
+        "demo_gold_in_training": not args.no_demo, "corpus_dev_in_training": not args.no_corpus,
         "code_macro_f1": f1_score(true_code, pred_code, labels=labels, average="macro", zero_division=0),
         "code_accuracy": accuracy_score(true_code, pred_code),
         "group_macro_f1": f1_score(g_true, g_pred, labels=sorted(set(g_true)), average="macro", zero_division=0),
