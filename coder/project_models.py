@@ -14,6 +14,7 @@ from .windows import turn_windows
 
 if TYPE_CHECKING:
     from .classify.model import CodeModel
+    from .engine import Engine
     from .classify.train import TrainResult, TrainSettings
     from .codebook import Codebook
     from .store import SentenceRow, Store
@@ -76,12 +77,18 @@ class ModelsMixin:
             f"Unknown model '{name}'; use latest, default, zero-shot, a model folder, or one of: {', '.join(known) or 'none yet'}."
         )
 
-    def precode(self, model: str | None = None, *, documents: Sequence[str] | None = None, progress: bool = False) -> PrecodeReport:
+    def precode(
+        self, model: str | None = None, *, documents: Sequence[str] | None = None, progress: bool = False, engine: Engine | None = None
+    ) -> PrecodeReport:
         """Store the model's proposals (score per code) for every informant sentence.
 
         Idempotent: running it again with the same model replaces that model's proposals. The
         write is one transaction, so an interrupted run keeps the earlier proposals intact.
+        ``engine`` scores (default: this process, `LocalEngine`); whatever it is, the questions
+        and turn windows are computed here and the write stays here.
         """
+        from .engine import LocalEngine
+
         m = self.resolve_model(model)
         warnings = m.check_codebook(self.codebook)
         rows = self.sentences(documents=documents, role="informant")
@@ -89,7 +96,9 @@ class ModelsMixin:
             raise ProjectError(f"{self.path} has no informant sentences to pre-code; ingest transcripts first.")
         questions = self.store.interviewer_questions() if m.context else {}
         windows = turn_windows([(r.document_id, r.turn_idx) for r in rows], [r.text for r in rows], m.window) if m.window else None
-        P, contra = m.predict([r.text for r in rows], [questions.get(r.id, "") for r in rows], windows, progress=progress)
+        P, contra = (engine or LocalEngine()).predict(
+            m, [r.text for r in rows], [questions.get(r.id, "") for r in rows], windows, progress=progress
+        )
         self._register(m)
         self.store.replace_proposals(
             m.id,

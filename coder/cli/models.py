@@ -38,16 +38,32 @@ ENCODER = typer.Option(
 SEED_DATA = typer.Option([], "--seed-data", help="JSONL file of extra labelled sentences ({text, codes, informant}); repeatable.")
 SKIP_UNKNOWN = typer.Option(False, "--skip-unknown", help="Leave out codes of --seed-data that the codebook does not define, instead of failing.")
 
+ENGINE = typer.Option("local", "--engine", help="local (this process) or ray (a local Ray, or the cluster at --address).")
+ADDRESS = typer.Option(None, "--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001; without it a local Ray starts.")
+WORKERS = typer.Option(2, "--workers", min=1, help="Ray actors, each holding the model once (one CPU each).")
+GPUS_PER_WORKER = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs Ray reserves per actor (e.g. 1, or 0.5 to share one).")
+BATCH_SIZE = typer.Option(256, "--batch-size", min=1, help="Sentences per Ray task.")
+DEVICE = typer.Option("auto", "--device", help="auto (CUDA when torch sees a GPU), cpu or cuda.")
+
 
 @command()
 def precode(
     project: Path = PROJECT,
     model: str = typer.Option("latest", "--model", help="latest (newest project model, else the shipped default), default, zero-shot, a model id or folder."),
     documents: list[str] = typer.Option([], "--documents", help="Only these documents (repeatable)."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    workers: int = WORKERS,
+    gpus_per_worker: float = GPUS_PER_WORKER,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
 ) -> None:
     """Propose codes for every informant sentence and store them with their scores."""
+    from ..engine import make_engine
+
+    scorer = make_engine(engine, device=device, address=address, workers=workers, gpus_per_worker=gpus_per_worker, batch_size=batch_size)
     with open_project(project) as proj:
-        report = proj.precode(model, documents=documents or None, progress=True)
+        report = proj.precode(model, documents=documents or None, progress=True, engine=scorer)
     warn(report.warnings)
     typer.echo(f"Model {report.model_id} ({report.kind}) scored {report.sentences} informant sentences.")
     for code, n in report.per_code.items():
