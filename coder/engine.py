@@ -117,7 +117,7 @@ class RayEngine:
         return P, contra
 
     @contextlib.contextmanager
-    def pool(self, model: CodeModel, **actor_args: Any) -> Iterator[list[Any]]:
+    def pool(self, model: CodeModel) -> Iterator[list[Any]]:
         """Connect (or start a local Ray), start ``workers`` actors holding ``model``, yield them, clean up."""
         ray = require_ray()
         with self._session():
@@ -128,7 +128,7 @@ class RayEngine:
             if self.address is None:  # a local Ray: workers see the driver's CODER_* settings (e5 cache, bf16)
                 options["runtime_env"] = {"env_vars": {k: v for k, v in os.environ.items() if k.startswith("CODER_")}}
             actor_cls = ray.remote(**options)(Scorer)
-            actors = [actor_cls.remote(ref, self.device, **actor_args) for _ in range(self.workers)]
+            actors = [actor_cls.remote(ref, self.device) for _ in range(self.workers)]
             try:
                 for problem in ray.get([a.ready.remote() for a in actors]):
                     if problem:
@@ -199,9 +199,8 @@ def run_pool(actors: Sequence[Any], spans: Sequence[tuple[int, int]], task: Call
 class Scorer:
     """A Ray actor's state: the model (and its encoder weights) loaded once per worker process."""
 
-    def __init__(self, model: CodeModel, device: str, **extra: Any):
+    def __init__(self, model: CodeModel, device: str):
         self.model = model
-        self.extra = extra
         self.problem = ""
         self.device = "cpu"
         try:
@@ -222,6 +221,10 @@ class Scorer:
         with autocast(self.device):
             P, contra = self.model.predict(texts, contexts, windows)
         return (lo, hi), P, contra, self.stats(lo, hi)
+
+    def apply(self, lo: int, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(model, device, *args)`` here: whole-document work such as `coder.batch.score_file`."""
+        return lo, fn(self.model, self.device, *args), self.stats(lo, lo + 1)
 
     def stats(self, lo: int, hi: int) -> BatchStats:
         return BatchStats(lo, hi, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -33,6 +33,16 @@ class PrecodeReport:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What `Project.import_proposals` stored: sentences scored, models, shards of unknown documents."""
+
+    sentences: int
+    models: tuple[str, ...]
+    missing: tuple[str, ...]  # shard files whose document text is not in the project
+    unmatched: int  # scored rows whose offsets match no sentence of the project's document
+
+
 class ModelsMixin:
     """Mixed into `Project`; uses its ``path``, ``store``, ``codebook`` and ``sentences``."""
 
@@ -110,6 +120,50 @@ class ModelsMixin:
             per_code={c: int(passed[:, j].sum()) for j, c in enumerate(m.codes)},
             zero_shot=m.zero_shot_codes, warnings=tuple(warnings),
         )
+
+    def import_proposals(self, shards: Sequence[Path]) -> ImportReport:
+        """Store the scores of `coder batch` shards for documents the project holds (same text).
+
+        A shard's rows are matched to the project's sentences by character offsets; rows that
+        match no sentence (a document segmented by another version) are counted, not guessed.
+        All shards are read first and written in one transaction, replacing the model's earlier
+        proposals for those sentences, so importing twice changes nothing.
+        """
+        from .batch import SCORE, read_shard
+
+        rows: dict[str, list[tuple[int, str, float, float | None]]] = {}  # per model id
+        models: dict[str, dict[str, Any]] = {}
+        missing, unmatched = [], 0
+        for path in shards:
+            shard = read_shard(Path(path))
+            info = shard.model
+            unknown = set(info["codes"]) - set(self.codebook.code_ids)
+            if unknown:
+                raise ModelNotFoundError(f"{path} was scored for codes this project's codebook lacks ({', '.join(sorted(unknown))}); "
+                                         "import it into a project with the model's codebook.")
+            name = self.store.document_by_sha(shard.sha256)
+            if name is None:
+                missing.append(Path(path).name)
+                continue
+            ids = {(r.start, r.end): r.id for r in self.store.sentences(documents=[name])}
+            for row in shard.rows:
+                if row[SCORE + info["codes"][0]] is None:
+                    continue  # not an informant sentence: never scored
+                sid = ids.get((row["start"], row["end"]))
+                if sid is None:
+                    unmatched += 1
+                    continue
+                rows.setdefault(info["id"], []).extend((sid, c, row[SCORE + c], None) for c in info["codes"])
+            models[info["id"]] = info
+        with self.store.atomic():
+            for info in models.values():
+                if self.store.model_row(info["id"]) is None:
+                    self.store.register_model(
+                        info["id"], info["kind"], {k: info[k] for k in ("encoder", "thresholds", "zero_shot_codes", "context")},
+                        {}, info["path"], info["codebook_sha256"],
+                    )
+                self.store.replace_proposals(info["id"], rows.get(info["id"], []))
+        return ImportReport(len({r[0] for rs in rows.values() for r in rs}), tuple(models), tuple(missing), unmatched)
 
     def _register(self, m: CodeModel) -> None:
         if self.store.model_row(m.id) is None:
