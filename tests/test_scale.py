@@ -132,3 +132,63 @@ def test_scale_without_ray_says_how_to_install(runner, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.output == ("Error: --engine ray needs the optional dependency Ray; install it with "
                              "pip install 'coder[ray]' (from a checkout: pip install -e \".[ray]\").\n")
+
+
+def test_scale_batch_shards_resume_and_import_equal_precode(windowed, runner, tmp_path):
+    project, model_id = windowed
+    project.precode(model_id)
+    expected = stored(project, model_id)
+    folder = str(project.path / "models" / model_id)
+    bad = tmp_path / "in" / "broken.txt"
+    bad.write_bytes(b"\x00\x01binary")
+    args = ["batch", str(tmp_path / "in"), "--model", folder]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2 shards written, 0 already complete, 1 files failed" in result.output and "Warning: broken.txt: " in result.output
+    local = runner.invoke(app, [*args, "--out", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    again = runner.invoke(app, [*args, "--out", str(tmp_path / "ray"), "--engine", "ray"])
+    assert "0 shards written, 2 already complete" in again.output  # resumed: complete shards are not redone
+
+    import pyarrow.parquet as pq
+
+    shards = sorted((tmp_path / "ray").glob("*.parquet"))
+    assert [p.name.split(".")[0] for p in shards] == ["anna", "bo"]
+    for p in shards:
+        a, b = pq.read_table(p).to_pylist(), pq.read_table(tmp_path / "local" / p.name).to_pylist()
+        assert [r["text"] for r in a] == [r["text"] for r in b] and all(r["model"] == model_id for r in a)
+        assert {"document", "informant", "speaker", "role", "start", "end", "text", "proposed", "score:h3.harassment"} <= set(a[0])
+        assert max(abs(x[k] - y[k]) for x, y in zip(a, b) for k in x if k.startswith("score:") and x[k] is not None) < 1e-6
+
+    with project.store.atomic() as c:
+        c.execute("DELETE FROM proposals")
+    imported = runner.invoke(app, ["import-proposals", str(project.path), str(tmp_path / "ray")])
+    assert imported.exit_code == 0, imported.output
+    got = stored(project, model_id)
+    assert got.keys() == expected.keys() and max(abs(got[k] - expected[k]) for k in expected) < 1e-6
+    runner.invoke(app, ["import-proposals", str(project.path), str(tmp_path / "ray")])
+    assert project.store.counts()["proposals"] == len(expected)  # importing twice changes nothing
+
+
+def test_scale_gpu_proposals_equal_cpu(windowed):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    from coder.engine import LocalEngine
+
+    project, model_id = windowed
+    project.precode(model_id, engine=LocalEngine("cpu"))
+    cpu = stored(project, model_id)
+    project.precode(model_id, engine=LocalEngine("cuda"))  # bfloat16/float16 autocast, token-capped batches
+    gpu = stored(project, model_id)
+    assert gpu.keys() == cpu.keys() and max(abs(gpu[k] - cpu[k]) for k in cpu) < 1e-3
+
+
+def test_scale_device_cuda_without_gpu_is_one_sentence(windowed, runner):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    project, model_id = windowed
+    result = runner.invoke(app, ["precode", str(project.path), "--model", model_id, "--device", "cuda"])
+    assert result.exit_code == 1
+    assert result.output == "Error: --device cuda needs a CUDA GPU and torch sees none here; use --device auto or --device cpu.\n"
