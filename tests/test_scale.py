@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from coder import Project
