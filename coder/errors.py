@@ -53,3 +53,7 @@ class MissingDependencyError(CoderError):
 
 class InvalidRequestError(CoderError):
     """A review request that cannot be applied: unknown stance, no coder name."""
+
+
+class EngineError(CoderError):
+    """A compute engine (Ray, a GPU) cannot be used: unreachable cluster, no GPU, a worker that failed."""

@@ -14,6 +14,7 @@ from .windows import turn_windows
 
 if TYPE_CHECKING:
     from .classify.model import CodeModel
+    from .engine import Engine
     from .classify.train import TrainResult, TrainSettings
     from .codebook import Codebook
     from .store import SentenceRow, Store
@@ -30,6 +31,16 @@ class PrecodeReport:
     per_code: dict[str, int]
     zero_shot: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What `Project.import_proposals` stored: sentences scored, models, shards of unknown documents."""
+
+    sentences: int
+    models: tuple[str, ...]
+    missing: tuple[str, ...]  # shard files whose document text is not in the project
+    unmatched: int  # scored rows whose offsets match no sentence of the project's document
 
 
 class ModelsMixin:
@@ -76,12 +87,18 @@ class ModelsMixin:
             f"Unknown model '{name}'; use latest, default, zero-shot, a model folder, or one of: {', '.join(known) or 'none yet'}."
         )
 
-    def precode(self, model: str | None = None, *, documents: Sequence[str] | None = None, progress: bool = False) -> PrecodeReport:
+    def precode(
+        self, model: str | None = None, *, documents: Sequence[str] | None = None, progress: bool = False, engine: Engine | None = None
+    ) -> PrecodeReport:
         """Store the model's proposals (score per code) for every informant sentence.
 
         Idempotent: running it again with the same model replaces that model's proposals. The
         write is one transaction, so an interrupted run keeps the earlier proposals intact.
+        ``engine`` scores (default: this process, `LocalEngine`); whatever it is, the questions
+        and turn windows are computed here and the write stays here.
         """
+        from .engine import LocalEngine
+
         m = self.resolve_model(model)
         warnings = m.check_codebook(self.codebook)
         rows = self.sentences(documents=documents, role="informant")
@@ -89,7 +106,9 @@ class ModelsMixin:
             raise ProjectError(f"{self.path} has no informant sentences to pre-code; ingest transcripts first.")
         questions = self.store.interviewer_questions() if m.context else {}
         windows = turn_windows([(r.document_id, r.turn_idx) for r in rows], [r.text for r in rows], m.window) if m.window else None
-        P, contra = m.predict([r.text for r in rows], [questions.get(r.id, "") for r in rows], windows, progress=progress)
+        P, contra = (engine or LocalEngine()).predict(
+            m, [r.text for r in rows], [questions.get(r.id, "") for r in rows], windows, progress=progress
+        )
         self._register(m)
         self.store.replace_proposals(
             m.id,
@@ -101,6 +120,50 @@ class ModelsMixin:
             per_code={c: int(passed[:, j].sum()) for j, c in enumerate(m.codes)},
             zero_shot=m.zero_shot_codes, warnings=tuple(warnings),
         )
+
+    def import_proposals(self, shards: Sequence[Path]) -> ImportReport:
+        """Store the scores of `coder batch` shards for documents the project holds (same text).
+
+        A shard's rows are matched to the project's sentences by character offsets; rows that
+        match no sentence (a document segmented by another version) are counted, not guessed.
+        All shards are read first and written in one transaction, replacing the model's earlier
+        proposals for those sentences, so importing twice changes nothing.
+        """
+        from .batch import SCORE, read_shard
+
+        rows: dict[str, list[tuple[int, str, float, float | None]]] = {}  # per model id
+        models: dict[str, dict[str, Any]] = {}
+        missing, unmatched = [], 0
+        for path in shards:
+            shard = read_shard(Path(path))
+            info = shard.model
+            unknown = set(info["codes"]) - set(self.codebook.code_ids)
+            if unknown:
+                raise ModelNotFoundError(f"{path} was scored for codes this project's codebook lacks ({', '.join(sorted(unknown))}); "
+                                         "import it into a project with the model's codebook.")
+            name = self.store.document_by_sha(shard.sha256)
+            if name is None:
+                missing.append(Path(path).name)
+                continue
+            ids = {(r.start, r.end): r.id for r in self.store.sentences(documents=[name])}
+            for row in shard.rows:
+                if row[SCORE + info["codes"][0]] is None:
+                    continue  # not an informant sentence: never scored
+                sid = ids.get((row["start"], row["end"]))
+                if sid is None:
+                    unmatched += 1
+                    continue
+                rows.setdefault(info["id"], []).extend((sid, c, row[SCORE + c], None) for c in info["codes"])
+            models[info["id"]] = info
+        with self.store.atomic():
+            for info in models.values():
+                if self.store.model_row(info["id"]) is None:
+                    self.store.register_model(
+                        info["id"], info["kind"], {k: info[k] for k in ("encoder", "thresholds", "zero_shot_codes", "context")},
+                        {}, info["path"], info["codebook_sha256"],
+                    )
+                self.store.replace_proposals(info["id"], rows.get(info["id"], []))
+        return ImportReport(len({r[0] for rs in rows.values() for r in rs}), tuple(models), tuple(missing), unmatched)
 
     def _register(self, m: CodeModel) -> None:
         if self.store.model_row(m.id) is None:

@@ -50,16 +50,32 @@ CONTRASTIVE = typer.Option(
 )
 SKIP_UNKNOWN = typer.Option(False, "--skip-unknown", help="Leave out codes of --seed-data that the codebook does not define, instead of failing.")
 
+ENGINE = typer.Option("local", "--engine", help="local (this process) or ray (a local Ray, or the cluster at --address).")
+ADDRESS = typer.Option(None, "--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001; without it a local Ray starts.")
+WORKERS = typer.Option(2, "--workers", min=1, help="Ray actors, each holding the model once (one CPU each).")
+GPUS_PER_WORKER = typer.Option(0.0, "--gpus-per-worker", min=0.0, help="GPUs Ray reserves per actor (e.g. 1, or 0.5 to share one).")
+BATCH_SIZE = typer.Option(256, "--batch-size", min=1, help="Sentences per Ray task.")
+DEVICE = typer.Option("auto", "--device", help="auto (CUDA when torch sees a GPU), cpu or cuda.")
+
 
 @command()
 def precode(
     project: Path = PROJECT,
     model: str = typer.Option("latest", "--model", help="latest (newest project model, else the shipped default), default, zero-shot, a model id or folder."),
     documents: list[str] = typer.Option([], "--documents", help="Only these documents (repeatable)."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    workers: int = WORKERS,
+    gpus_per_worker: float = GPUS_PER_WORKER,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
 ) -> None:
     """Propose codes for every informant sentence and store them with their scores."""
+    from ..engine import make_engine
+
+    scorer = make_engine(engine, device=device, address=address, workers=workers, gpus_per_worker=gpus_per_worker, batch_size=batch_size)
     with open_project(project) as proj:
-        report = proj.precode(model, documents=documents or None, progress=True)
+        report = proj.precode(model, documents=documents or None, progress=True, engine=scorer)
     warn(report.warnings)
     typer.echo(f"Model {report.model_id} ({report.kind}) scored {report.sentences} informant sentences.")
     for code, n in report.per_code.items():
@@ -156,3 +172,52 @@ def models(project: Path = PROJECT, as_json: bool = typer.Option(False, "--json"
         macro = r["metrics"].get("macro", {}).get("f1")
         f1 = f"micro-F1 {micro:.2f}, macro-F1 {macro:.2f}" if micro is not None else "no cross-validated metrics"
         typer.echo(f"{r['id']}  {r['kind']}  {r['params'].get('encoder')}  {r['created'][:19]}  {f1}")
+
+
+@command()
+def batch(
+    sources: list[Path] = typer.Argument(..., help="Transcript files or folders (.txt, .docx, .srt, .vtt).", show_default=False),
+    model: str = typer.Option(..., "--model", help="A model folder (e.g. PROJECT/models/<id>), a shipped model's name, or default.", show_default=False),
+    out: Path = typer.Option(..., "--out", help="Folder for the Parquet shards (one per file; existing complete shards are kept).", show_default=False),
+    codebook: str = typer.Option("politisk-exit", help="Codebook whose shipped model --model default means."),
+    interviewer: list[str] = typer.Option([], "--interviewer", help="Speaker label of the interviewer (repeatable); guessed if not given."),
+    encoding: str | None = typer.Option(None, help="Force a text encoding such as cp1252 instead of detecting it."),
+    informant_from_filename: bool = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene)."),
+    engine: str = ENGINE,
+    address: str | None = ADDRESS,
+    workers: int = WORKERS,
+    gpus_per_worker: float = GPUS_PER_WORKER,
+    device: str = DEVICE,
+) -> None:
+    """Read, segment and score transcript files into Parquet shards, one row per sentence, without a project."""
+    from ..batch import ReadOptions, find_model, run_batch
+    from ..engine import make_engine
+
+    scorer = make_engine(engine, device=device, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
+    options = ReadOptions(tuple(interviewer), encoding, informant_from_filename)
+    report = run_batch(sources, find_model(model, codebook), out, scorer, options=options, on_document=batch_progress)
+    warn(report.failed)
+    typer.echo(f"{len(report.written)} shards written, {len(report.skipped)} already complete, {len(report.failed)} files failed; "
+               f"{report.sentences} sentences in {report.seconds:.1f} s.")
+
+
+def batch_progress(report: Any) -> None:
+    """Documents and sentences done and sentences per second, on stderr."""
+    rate = report.sentences / report.seconds if report.seconds else 0.0
+    typer.echo(f"  {len(report.written) + len(report.failed)} documents, {report.sentences} sentences, {rate:.0f} sentences/s", err=True)
+
+
+@command(name="import-proposals")
+def import_proposals(
+    project: Path = PROJECT,
+    shards: list[Path] = typer.Argument(..., help="Parquet shards written by 'coder batch' (files or folders).", show_default=False),
+) -> None:
+    """Store the scores of 'coder batch' shards for the project's documents with the same text."""
+    files = [f for p in shards for f in (sorted(p.glob("*.parquet")) if p.is_dir() else [p])]
+    with open_project(project) as proj:
+        report = proj.import_proposals(files)
+    for name in report.missing:
+        typer.echo(f"Skipped {name}: its document is not in the project; ingest the transcript first.", err=True)
+    if report.unmatched:
+        warn([f"{report.unmatched} scored sentences match no sentence of the project (segmented differently); they were left out."])
+    typer.echo(f"Imported proposals for {report.sentences} sentences from {', '.join(report.models) or 'no model'}.")
