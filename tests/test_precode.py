@@ -95,7 +95,7 @@ def test_precode_default_model_on_bundled_codebook(use_e5, tmp_path, data_dir):
     with Project.init(tmp_path / "p") as proj:
         proj.add_transcripts([data_dir / "lene.txt"])
         report = proj.precode("default")
-        assert report.model_id == "politisk-exit.e5-small-v1.head"
+        assert report.model_id == "politisk-exit.e5-small-v2"
         rows = [r for r in proj.iter_export_rows() if r["role"] == "informant"]
         family = next(r for r in rows if r["text"] == "Min familie kunne ikke mere.")
         assert max(family["proposals"], key=family["proposals"].get) == "h3.family"
