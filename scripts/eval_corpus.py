@@ -102,9 +102,11 @@ def main() -> None:
         print(f"{name}: group macro-F1 {r['groups']['macro']['f1']:.3f}, code macro-F1 {r['codes']['macro']['f1']:.3f} "
               f"({out[name]['seconds']} s)", flush=True)
     human = {}
-    for name in split.get("blind_recode", []):
-        if args.test and (CORPUS / "recode" / f"{name}.jsonl").exists():
-            human[name] = group_kappas(corpus([name]), corpus([name], "recode"), book)
+    recoded = [n for n in split.get("blind_recode", []) if (CORPUS / "recode" / f"{n}.jsonl").exists()] if args.test else []
+    for name in recoded:
+        human[name] = group_kappas(corpus([name]), corpus([name], "recode"), book)
+    if recoded:
+        human["pooled"] = group_kappas(corpus(recoded), corpus(recoded, "recode"), book)
     if args.json:
         print(json.dumps({"variants": out, "human_kappa": human}, indent=2))
         return
