@@ -25,8 +25,9 @@ from coder.training import WINDOW, codebook_examples, read_gold_transcript, read
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_ID = "politisk-exit.e5-small-v2"
 # The default recipe (README "Quality, measured"): turn-window features; see RECIPE_NOTE.
-RECIPE = TrainSettings(encoder="e5-small.v1", window=WINDOW, head=HeadSettings(seed=13))
-RECIPE_NOTE = "e5-small.v1 sentence embeddings plus the mean embedding of up to 3 neighbouring sentences of the same turn"
+RECIPE = TrainSettings(encoder="e5-small.v1", contrastive=True, window=WINDOW, head=HeadSettings(seed=13))
+RECIPE_NOTE = ("sentence embeddings of e5-small.v1 with its top 4 layers fine-tuned contrastively on the codebook "
+               "(SetFit recipe, one epoch), plus the mean embedding of up to 3 neighbouring sentences of the same turn")
 
 
 def training_data(book):

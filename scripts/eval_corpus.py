@@ -30,12 +30,12 @@ from coder.training import Example, codebook_examples, label_matrix, read_gold_t
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data/corpus"
 VARIANTS = {
-    "head": TrainSettings(window=0),
-    "window": TrainSettings(window=3),
-    "contrastive": TrainSettings(contrastive=True),
-    "contrastive-window": TrainSettings(contrastive=True, window=3),
-    "contrastive-window-1ep": TrainSettings(contrastive=True, window=3, contrastive_settings=ContrastiveSettings(epochs=1)),
-    "finetune-window": TrainSettings(finetune=True, window=3),
+    "head": TrainSettings(contrastive=False, window=0),
+    "window": TrainSettings(contrastive=False, window=3),
+    "contrastive": TrainSettings(contrastive=True, window=0),
+    "contrastive-window-1ep": TrainSettings(contrastive=True, window=3),  # the default recipe
+    "contrastive-window-2ep": TrainSettings(contrastive=True, window=3, contrastive_settings=ContrastiveSettings(epochs=2)),
+    "finetune-window": TrainSettings(contrastive=False, finetune=True, window=3),
     "both-window": TrainSettings(contrastive=True, finetune=True, window=3),
 }
 

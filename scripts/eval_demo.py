@@ -24,9 +24,9 @@ from coder.training import codebook_examples, label_matrix, read_gold_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = {
-    "e5-context": TrainSettings(encoder="e5-small.v1", context=True, window=0),
-    "e5": TrainSettings(encoder="e5-small.v1", window=0),
-    "e5-window": TrainSettings(encoder="e5-small.v1", window=3),
+    "e5-context": TrainSettings(encoder="e5-small.v1", contrastive=False, context=True, window=0),
+    "e5": TrainSettings(encoder="e5-small.v1", contrastive=False, window=0),
+    "e5-window": TrainSettings(encoder="e5-small.v1", contrastive=False, window=3),
     "e5-contrastive-window": TrainSettings(encoder="e5-small.v1", contrastive=True, window=3),
     "e5-int8": TrainSettings(encoder="e5-small-int8.v1", window=0),
     "tfidf": TrainSettings(encoder="tfidf.v1"),

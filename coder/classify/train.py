@@ -23,7 +23,9 @@ class TrainSettings:
     """How to train; ``finetune`` trains the encoder first (minutes on a CPU), else only the head."""
 
     encoder: str = "e5-small.v1"
-    contrastive: bool = False  # SetFit-style contrastive fine-tuning of the encoder's top layers first
+    # SetFit-style contrastive fine-tuning of the encoder's top layers first (minutes on a CPU); encoders
+    # that cannot be fine-tuned (tf-idf, int8) skip it.
+    contrastive: bool = True
     finetune: bool = False
     context: bool = False
     # Turn neighbours per side averaged into the features (coder.windows); 0: the sentence alone.
@@ -38,7 +40,8 @@ class TrainSettings:
 
     @property
     def kind(self) -> str:
-        return "finetuned" if self.finetune else "contrastive" if self.contrastive else "head"
+        fixed = self.encoder == "tfidf.v1" or self.encoder.endswith("int8.v1")
+        return "finetuned" if self.finetune else "contrastive" if self.contrastive and not fixed else "head"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +99,12 @@ def train_model(
     notes: list[str] = []
     if settings.base_delta:
         enc, delta = _with_delta(enc, settings.base_delta), dict(settings.base_delta)
-    if (settings.finetune or settings.contrastive) and (enc.trainable or settings.encoder.endswith("int8.v1")):
+    fixed = enc.trainable or settings.encoder.endswith("int8.v1")
+    if settings.finetune and fixed:
         raise TrainingError(
             f"{settings.encoder} cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH to fine-tune."
         )
-    if settings.contrastive:
+    if settings.contrastive and not fixed:
         try:
             enc, more = _contrastive(enc, texts, Y, settings, progress)
             delta = _add_deltas(delta, more)

@@ -13,7 +13,7 @@ from .base import PROJECT, command, open_project, warn
 
 def _settings(
     encoder: str, finetune: bool, context: bool, epochs: int | None, lr: float | None, top_layers: int | None, seed: int,
-    *, contrastive: bool = False, window: int = 0,
+    *, contrastive: bool = True, window: int = 0,
 ) -> Any:
     from ..classify.finetune import FinetuneSettings
     from ..classify.head import HeadSettings
@@ -45,8 +45,9 @@ WINDOW = typer.Option(
     help="Average up to N neighbouring sentences of the same turn into each sentence's features (0: the sentence alone).",
 )
 CONTRASTIVE = typer.Option(
-    False, "--contrastive/--no-contrastive",
-    help="Fine-tune the encoder's top layers contrastively on the labels first (SetFit recipe; minutes on a CPU).",
+    True, "--contrastive/--no-contrastive",
+    help="Fine-tune the encoder's top layers contrastively on the labels first (SetFit recipe, the default; "
+         "minutes on a CPU). --no-contrastive fits the head alone (seconds).",
 )
 SKIP_UNKNOWN = typer.Option(False, "--skip-unknown", help="Leave out codes of --seed-data that the codebook does not define, instead of failing.")
 

@@ -76,7 +76,8 @@ class Retrainer:
         try:
             with Project.open(self.path) as proj:
                 previous = proj.store.latest_model()
-                settings = TrainSettings(contrastive=True) if encoder else TrainSettings(base_delta=proj.latest_encoder_delta())
+                settings = (TrainSettings(contrastive=True) if encoder
+                            else TrainSettings(contrastive=False, base_delta=proj.latest_encoder_delta()))
                 result = proj.train(settings)
                 proj.precode(result.model.id)
                 kappa = proj.model_agreement(previous["id"], result.model.id) if previous else None
