@@ -98,10 +98,14 @@ def test_precode_default_model_on_bundled_codebook(use_e5, tmp_path, data_dir):
         assert report.model_id == "politisk-exit.e5-small-v2"
         rows = [r for r in proj.iter_export_rows() if r["role"] == "informant"]
         family = next(r for r in rows if r["text"] == "Min familie kunne ikke mere.")
-        assert max(family["proposals"], key=family["proposals"].get) == "h3.family"
+        # In its turn about threats against the family, both H3 codes are expected; the passage decides the order.
+        assert max(family["proposals"], key=family["proposals"].get) in ("h3.family", "h3.harassment")
         assert "h3.family" in family["proposed"]
-        small_talk = next(r for r in rows if r["text"] == "Ja, byrådet.")
-        assert small_talk["proposed"] == []
+        # "Ja, byrådet." names the council as the other reason: inside its passage it is H1 evidence.
+        council = next(r for r in rows if r["text"] == "Ja, byrådet.")
+        assert council["proposed"] == ["h1.council"]
+        threat = next(r for r in rows if r["text"].startswith("Jeg fik en dødstrussel"))
+        assert "h3.harassment" in threat["proposed"] and not any(c.startswith("h1.") for c in threat["proposed"])
 
 
 def test_precode_zero_shot_for_codebook_without_model(use_e5, project, data_dir):

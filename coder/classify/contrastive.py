@@ -117,7 +117,9 @@ def contrastive_finetune(
             f"Contrastive fine-tuning needs at least {MIN_CODES} codes with {MIN_POSITIVES} or more labelled "
             f"sentences each; {len(codes)} have that many. Review more sentences of the rarer codes."
         )
-    _check_model(model, s.max_length, s.train_top_layers)
+    # A smaller encoder than the recipe assumes trains all its layers rather than failing.
+    top = None if s.train_top_layers is None else min(s.train_top_layers, model.config.num_hidden_layers)
+    _check_model(model, s.max_length, top)
     pad_id = _pad_id(tokenizer)
     ids = _tokenize(tokenizer, texts, s.prefix, s.max_length)
     device = next(model.parameters()).device
@@ -134,7 +136,7 @@ def contrastive_finetune(
         torch.manual_seed(s.seed)
         work = copy.deepcopy(model)
         work.train()
-        trainable = _select_trainable(work, FinetuneSettings(train_top_layers=s.train_top_layers, prefix=s.prefix))
+        trainable = _select_trainable(work, FinetuneSettings(train_top_layers=top, prefix=s.prefix))
         params = [p for _, p in trainable]
         optimizer = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
         scheduler = _linear_schedule(torch, optimizer, total, s.warmup_ratio)
