@@ -71,6 +71,31 @@ def retrain_round() -> dict:
         return entry or {}
 
 
+def encoder_round(labels: int = 2000) -> dict:
+    """One background encoder round (contrastive, as `coder serve` runs it every --encoder-every
+    decisions) on a project whose reviewer has decided ``labels`` sentences (gold codes of corpus dev
+    interviews), plus the bundled seed set; then the head round that follows it."""
+    from coder import Project
+    from coder.review.session import Retrainer
+    from coder.training import read_gold_transcript
+
+    split = json.loads((ROOT / "data/corpus/splits.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p"
+        files = [ROOT / "data/corpus/transcripts" / f"{n}.txt" for n in split["dev"][:5]]
+        with Project.init(path) as proj:
+            proj.add_transcripts(files)
+            gold = [e for f in files for e in read_gold_transcript(f, ROOT / "data/corpus/gold" / f"{f.stem}.jsonl")]
+            rows = proj.sentences(role="informant")
+            assert [r.text for r in rows] == [e.text for e in gold]
+            for r, e in list(zip(rows, gold))[:labels]:
+                proj.decide(r.id, "bench", {c: e.stance or "supports" for c in e.codes})
+        retrainer = Retrainer(path)
+        encoder = retrainer.run_round(encoder=True) or {"error": retrainer.error}
+        head = retrainer.run_round() or {"error": retrainer.error}
+        return {"labels": labels, "encoder_round": encoder, "head_round_after": head}
+
+
 def simulate(data: str = "corpus", batch: int = 50, steps: int = 8, seeds: tuple[int, ...] = (1,)) -> dict:
     """Active learning on interviews the model has not seen, with the default recipe's features.
 
@@ -120,18 +145,21 @@ def main() -> None:
     ap.add_argument("--skip-simulation", action="store_true")
     ap.add_argument("--sentences", type=int, default=20000)
     ap.add_argument("--simulation-data", choices=("corpus", "demo"), default="corpus")
+    ap.add_argument("--encoder-round", action="store_true", help="also time one background encoder round on 2,000 labels")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out = {}
     if not args.skip_latency:
         out["latency"] = latency(args.sentences)
+    if args.encoder_round:
+        out["encoder_round"] = encoder_round()
     if not args.skip_simulation:
         out["retrain"] = retrain_round()
         out["simulation"] = simulate(args.simulation_data)
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    for k in ("latency", "retrain"):
+    for k in ("latency", "retrain", "encoder_round"):
         if k in out:
             print(k, out[k])
     sim = out.get("simulation")

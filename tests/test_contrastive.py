@@ -107,3 +107,12 @@ def test_train_deltas_add_up_when_training_continues():
     out = _add_deltas(a, b)
     assert out["x"].tolist() == [1.5, 0.0] and out["y"].tolist() == [3.0] and out["x"].dtype == np.float16
     assert _add_deltas(None, b)["y"].tolist() == [3.0]
+
+
+def test_contrastive_max_batches_bounds_the_run(tiny_encoder_dir):
+    model, tokenizer = _load(tiny_encoder_dir)
+    settings = ContrastiveSettings(**{**FAST, "epochs": 2, "max_batches": 2})
+    result = contrastive_finetune(model, tokenizer, TEXTS, LABELS, settings=settings, progress=False)
+    assert [h["batches"] for h in result.history] == [1, 1]  # the 35 coded toy sentences would make 5 per epoch
+    with pytest.raises(ValueError, match="max_batches must be None or at least 1"):
+        ContrastiveSettings(max_batches=0)

@@ -74,6 +74,7 @@ class ContrastiveSettings:
     prefix: str = "passage: "
     num_threads: int | None = None
     bf16: bool | None = None
+    max_batches: int | None = None  # caps the whole run (the review loop's background rounds bound their time)
 
     def __post_init__(self) -> None:
         ints = {"epochs": 1, "codes_per_batch": 2, "per_code": 2, "uncoded": 0, "max_length": 3, "seed": 0}
@@ -81,6 +82,8 @@ class ContrastiveSettings:
                for k, low in ints.items() if not isinstance(getattr(self, k), int) or getattr(self, k) < low]
         if not 0 < self.lr < 1:
             bad.append(f"lr must be between 0 and 1, got {self.lr!r}")
+        if self.max_batches is not None and self.max_batches < 1:
+            bad.append(f"max_batches must be None or at least 1, got {self.max_batches!r}")
         if self.train_top_layers is not None and self.train_top_layers < 1:
             bad.append(f"train_top_layers must be None or at least 1, got {self.train_top_layers!r}")
         if bad:
@@ -128,6 +131,8 @@ def contrastive_finetune(
     uncoded = np.flatnonzero(~y.any(1))
     coded_n = int(y.any(1).sum())
     per_epoch = max(1, math.ceil(coded_n / (s.codes_per_batch * s.per_code)))
+    if s.max_batches is not None:
+        per_epoch = min(per_epoch, math.ceil(s.max_batches / s.epochs))
     total = per_epoch * s.epochs
     bf16 = use_bf16() if s.bf16 is None else s.bf16
     history: list[dict[str, Any]] = []
@@ -162,7 +167,7 @@ def contrastive_finetune(
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss.item():.4f}")
                 seconds = time.perf_counter() - start
-                history.append({"epoch": epoch, "train_loss": loss_sum / per_epoch, "seconds": seconds,
+                history.append({"epoch": epoch, "batches": per_epoch, "train_loss": loss_sum / per_epoch, "seconds": seconds,
                                 "sentences_per_s": seen / seconds})
         finally:
             bar.close()

@@ -25,6 +25,8 @@ from ..i18n import DEFAULT_LANGUAGE, N_, translator
 
 # Decisions between background encoder rounds (contrastive fine-tuning, minutes on a CPU); see the README.
 ENCODER_EVERY = 200
+# Contrastive batches in one background encoder round (about 1.4 s each on 2 free cores): bounds its time.
+ROUND_BATCHES = 120
 STABLE_KAPPA = 0.9  # KappaAverage's usual stopping threshold
 ROUNDS = 3
 
@@ -68,6 +70,7 @@ class Retrainer:
         ``encoder``: fine-tune the encoder contrastively this round; otherwise fit the head on the
         newest fine-tuned encoder the project has (or the base encoder).
         """
+        from ..classify.contrastive import ContrastiveSettings
         from ..classify.train import TrainSettings
         from ..errors import CoderError
         from ..project import Project
@@ -76,8 +79,8 @@ class Retrainer:
         try:
             with Project.open(self.path) as proj:
                 previous = proj.store.latest_model()
-                settings = (TrainSettings(contrastive=True) if encoder
-                            else TrainSettings(contrastive=False, base_delta=proj.latest_encoder_delta()))
+                settings = (TrainSettings(contrastive=True, contrastive_settings=ContrastiveSettings(max_batches=ROUND_BATCHES))
+                            if encoder else TrainSettings(contrastive=False, base_delta=proj.latest_encoder_delta()))
                 result = proj.train(settings)
                 proj.precode(result.model.id)
                 kappa = proj.model_agreement(previous["id"], result.model.id) if previous else None
