@@ -79,12 +79,7 @@ class CodeModel:
             else:
                 enc = get_encoder(self.encoder)
                 if self.delta:
-                    import copy
-
-                    from .finetune import apply_delta
-
-                    model, _ = enc.load()  # type: ignore[attr-defined]
-                    enc = enc.with_model(apply_delta(copy.deepcopy(model), self.delta))  # type: ignore[attr-defined]
+                    enc = with_delta(enc, self.delta)
                 self._encoder = enc
         assert self._encoder is not None
         return self._encoder
@@ -228,6 +223,31 @@ class CodeModel:
             default=bool(meta.get("default", False)),
             stance=(arrays["stance_coef"], float(arrays["stance_intercept"][0])) if "stance_coef" in arrays else None,
         )
+
+
+# Fine-tuned encoders by (base encoder, delta content): the review loop's head rounds and precode
+# reuse one instance, and with it the vectors it has memoised, instead of re-encoding every round.
+_TUNED: dict[tuple[str, str], Encoder] = {}
+
+
+def with_delta(enc: Any, delta: dict[str, np.ndarray]) -> Any:
+    """``enc`` with a fine-tuning delta applied to a copy of its weights; shared per process."""
+    import copy
+    import hashlib
+
+    from .finetune import apply_delta
+
+    digest = hashlib.sha1()
+    for name in sorted(delta):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(delta[name]).tobytes())
+    key = (enc.name, digest.hexdigest())
+    if key not in _TUNED:
+        if len(_TUNED) >= 2:  # a few hundred MB each: keep the newest two
+            _TUNED.pop(next(iter(_TUNED)))
+        model, _ = enc.load()
+        _TUNED[key] = enc.with_model(apply_delta(copy.deepcopy(model), delta))
+    return _TUNED[key]
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent.parent / "models"

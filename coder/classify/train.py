@@ -14,7 +14,7 @@ from ..encoders import get_encoder
 from ..errors import TrainingError
 from ..training import WINDOW, Example, label_matrix
 from .head import HeadSettings, LinearHead
-from .model import CodeModel
+from .model import CodeModel, with_delta
 from .zeroshot import build_prototypes, prototype_texts
 
 
@@ -98,7 +98,7 @@ def train_model(
             raise TrainingError("Context features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
     notes: list[str] = []
     if settings.base_delta:
-        enc, delta = _with_delta(enc, settings.base_delta), dict(settings.base_delta)
+        enc, delta = with_delta(enc, settings.base_delta), dict(settings.base_delta)
     fixed = enc.trainable or settings.encoder.endswith("int8.v1")
     if settings.finetune and fixed:
         raise TrainingError(
@@ -171,22 +171,13 @@ def _finetune(
         valid_texts=valid[0] if valid else None, valid_labels=valid[1] if valid else None,
         settings=fs, progress=progress,
     )
-    return _with_delta(enc, result.delta), result.delta
+    return with_delta(enc, result.delta), result.delta
 
 
 def _add_deltas(a: dict[str, np.ndarray] | None, b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Training that continues from a fine-tuned encoder adds its change to the earlier one."""
     a = a or {}
     return {k: (np.asarray(a.get(k, 0), np.float32) + np.asarray(b.get(k, 0), np.float32)).astype(np.float16) for k in {*a, *b}}
-
-
-def _with_delta(enc: Any, delta: dict[str, np.ndarray]) -> Any:
-    import copy
-
-    from .finetune import apply_delta
-
-    model, _ = enc.load()
-    return enc.with_model(apply_delta(copy.deepcopy(model), delta))
 
 
 def _contrastive(
@@ -198,7 +189,7 @@ def _contrastive(
     cs = settings.contrastive_settings or ContrastiveSettings(prefix=getattr(enc, "passage_prefix", ""))
     model, tokenizer = enc.load()
     result = contrastive_finetune(model, tokenizer, texts, Y, settings=cs, progress=progress)
-    return _with_delta(enc, result.delta), result.delta
+    return with_delta(enc, result.delta), result.delta
 
 
 def oof_metrics(head: LinearHead, Y: np.ndarray, codes: Sequence[str], mask: np.ndarray | None = None) -> dict[str, Any]:
