@@ -39,9 +39,13 @@ class TrainSettings:
     base_delta: Any = None
 
     @property
+    def tunable(self) -> bool:
+        """Whether the encoder can be fine-tuned (tf-idf has no weights to tune; int8 is quantised)."""
+        return not (self.encoder == "tfidf.v1" or self.encoder.endswith("int8.v1"))
+
+    @property
     def kind(self) -> str:
-        fixed = self.encoder == "tfidf.v1" or self.encoder.endswith("int8.v1")
-        return "finetuned" if self.finetune else "contrastive" if self.contrastive and not fixed else "head"
+        return "finetuned" if self.finetune else "contrastive" if self.contrastive and self.tunable else "head"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +103,11 @@ def train_model(
     notes: list[str] = []
     if settings.base_delta:
         enc, delta = with_delta(enc, settings.base_delta), dict(settings.base_delta)
-    fixed = enc.trainable or settings.encoder.endswith("int8.v1")
-    if settings.finetune and fixed:
+    if settings.finetune and not settings.tunable:
         raise TrainingError(
             f"{settings.encoder} cannot be fine-tuned; use --encoder e5-small.v1 or hf.v1:PATH to fine-tune."
         )
-    if settings.contrastive and not fixed:
+    if settings.contrastive and settings.tunable:
         try:
             enc, more = _contrastive(enc, texts, Y, settings, progress)
             delta = _add_deltas(delta, more)
