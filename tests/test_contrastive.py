@@ -116,3 +116,13 @@ def test_contrastive_max_batches_bounds_the_run(tiny_encoder_dir):
     assert [h["batches"] for h in result.history] == [1, 1]  # the 35 coded toy sentences would make 5 per epoch
     with pytest.raises(ValueError, match="max_batches must be None or at least 1"):
         ContrastiveSettings(max_batches=0)
+
+
+def test_train_refuses_a_window_the_examples_do_not_carry():
+    from coder.classify.train import TrainSettings, train_model
+    from coder.codebook import load_codebook
+    from coder.training import codebook_examples
+
+    book = load_codebook("politisk-exit")
+    with pytest.raises(TrainingError, match="turn window is 3 sentences per side or 0"):
+        train_model(codebook_examples(book), book, TrainSettings(window=2))

@@ -100,6 +100,10 @@ def train_model(
         tfidf = enc
         if settings.context:
             raise TrainingError("Context features need a sentence encoder such as e5-small.v1, not tfidf.v1.")
+    if settings.window not in (0, WINDOW) and not enc.trainable:
+        # Examples carry WINDOW neighbours per side; a narrower model window would train on one
+        # passage and predict on another.
+        raise TrainingError(f"The turn window is {WINDOW} sentences per side or 0 (off); got {settings.window}.")
     notes: list[str] = []
     if settings.base_delta:
         enc, delta = with_delta(enc, settings.base_delta), dict(settings.base_delta)

@@ -41,8 +41,8 @@ ENCODER = typer.Option(
 )
 SEED_DATA = typer.Option([], "--seed-data", help="JSONL file of extra labelled sentences ({text, codes, informant}); repeatable.")
 WINDOW = typer.Option(
-    3, "--window", min=0, max=20,
-    help="Average up to N neighbouring sentences of the same turn into each sentence's features (0: the sentence alone).",
+    3, "--window", min=0, max=3,
+    help="Average up to 3 neighbouring sentences per side of the same turn into each sentence's features (0: the sentence alone).",
 )
 CONTRASTIVE = typer.Option(
     True, "--contrastive/--no-contrastive",
