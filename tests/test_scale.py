@@ -47,9 +47,9 @@ def windowed(project, tmp_path, tiny_encoder_dir, seed_file_path):
     src = tmp_path / "in"
     src.mkdir()
     project.add_transcripts([write_transcript(src / "anna.txt", 30, 1), write_transcript(src / "bo.txt", 20, 2)])
-    result = project.train(TrainSettings(encoder=f"hf.v1:{tiny_encoder_dir}", window=2, context=True),
+    result = project.train(TrainSettings(encoder=f"hf.v1:{tiny_encoder_dir}", window=3, context=True),
                            seed_data=[seed_file_path], bundled_seed=False)
-    assert result.model.window == 2 and result.model.context
+    assert result.model.window == 3 and result.model.context
     return project, result.model.id
 
 
