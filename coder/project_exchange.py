@@ -16,6 +16,7 @@ from .windows import turn_windows
 
 if TYPE_CHECKING:
     from .codebook import Codebook
+    from .verdict_notes import NoteVerdict
     from .store import Store
 
 
@@ -25,6 +26,7 @@ class ImportReport:
     sentences: int
     documents: int
     problems: tuple[str, ...] = ()
+    verdicts: int = 0  # researcher verdicts restored from a .qdpx's project notes
 
 
 def _read_span_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -51,9 +53,9 @@ class ExchangeMixin:
     path: Path
 
     # -- manual codings and agreement -------------------------------------------------------------
-    def _qdpx_span_rows(self, path: Path, user: str | None) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
-        """Codings of a .qdpx (of one user, or all) as span rows with their stance, and what the
-        file holds that is not imported; codes matched by id, then label."""
+    def _qdpx_span_rows(self, path: Path, user: str | None) -> tuple[list[tuple[str, dict[str, Any]]], list[str], list[NoteVerdict]]:
+        """Codings of a .qdpx (of one user, or all) as span rows with their stance, what the file
+        holds that is not imported, and the researcher verdicts in its notes; codes matched by id, then label."""
         from .ingest.qdpx import read_qdpx
 
         project = read_qdpx(path)
@@ -71,7 +73,7 @@ class ExchangeMixin:
             raise ProjectError(f"{path.name} has no codings by user '{user}'; its users are: {', '.join(users) or 'none'}.")
         merged = [] if user or len(users) < 2 else [
             f"{path.name} holds codings by {len(users)} users ({', '.join(users)}), imported together; pass --user to import one"]
-        return rows, [*project.warnings, *project.skipped_summary(path), *merged]
+        return rows, [*project.warnings, *project.skipped_summary(path), *merged], project.verdicts
 
     def import_codings(self, path: Path, coder: str, *, skip_unknown: bool = False, user: str | None = None) -> ImportReport:
         """Import coded spans (JSONL or CSV: document, start, end, codes, optional stance/text; or the
@@ -80,15 +82,17 @@ class ExchangeMixin:
         Spans map onto sentences by the rule in `coder.spans`; every informant sentence of a
         document named in the file gets a decision (no span = "no code"). Spans outside the text,
         whose ``text`` does not match, or that reach no sentence are reported and skipped; unknown
-        codes fail unless ``skip_unknown``. One transaction for the whole file.
+        codes fail unless ``skip_unknown``. One transaction for the whole file. A .qdpx exported by
+        coder also brings back the researcher's verdicts from its notes (`coder.verdict_notes`).
         """
         from .spans import Span, map_spans
         from .stance import parse_stance
 
         path = Path(path)
         problems: list[str] = []
+        notes: list[NoteVerdict] = []
         if path.suffix.lower() == ".qdpx":
-            rows, problems = self._qdpx_span_rows(path, user)
+            rows, problems, notes = self._qdpx_span_rows(path, user)
         else:
             rows = _read_span_rows(path)
         book = self.codebook
@@ -139,7 +143,8 @@ class ExchangeMixin:
                     codes = {c: "contradicts" if "contradicts" in st else "supports" for c, st in stances.items()}
                     self.store.add_review(s.id, coder, [(c, True, st) for c, st in codes.items()], source="import")
                     decided += 1
-        return ImportReport(coder, decided, len(by_doc), tuple(problems))
+        restored, unrestored = self.restore_verdicts(notes, path.name) if notes else (0, [])  # type: ignore[attr-defined]
+        return ImportReport(coder, decided, len(by_doc), tuple(problems + unrestored), restored)
 
     def codings(self, coder: str) -> dict[int, set[str]]:
         """Sentence -> codes of a coder: a human's latest decisions, or a model's proposals

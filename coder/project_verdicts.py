@@ -15,6 +15,7 @@ from .errors import InvalidRequestError, ProjectError
 from .i18n import Translate, english
 from .score import (INFORMANT_VERDICTS, Evidence, ResearcherVerdict, ScoringRules, decided_hypothesis_verdict,
                     evidence_fingerprints, informant_reason)
+from .verdict_notes import NoteVerdict, format_note
 
 if TYPE_CHECKING:
     from .codebook import Codebook
@@ -95,7 +96,8 @@ class VerdictsMixin:
         """Withdraw the researcher's verdict on one cell (the rule's proposal counts again); kept in the audit trail."""
         return self._record_verdict(informant, hypothesis, None, "", coder)
 
-    def _record_verdict(self, informant: str, hypothesis: str, verdict: str | None, rationale: str, coder: str) -> dict[str, Any]:
+    def _record_verdict(self, informant: str, hypothesis: str, verdict: str | None, rationale: str, coder: str, *,
+                        created: str | None = None, stale: bool = False) -> dict[str, Any]:
         if not coder.strip():
             raise InvalidRequestError("A verdict needs the researcher's name; pass --coder NAME.")
         if hypothesis not in {h.id for h in self.codebook.hypotheses}:
@@ -109,17 +111,44 @@ class VerdictsMixin:
         self.store.add_verdict(informant, hypothesis, verdict, {
             "rationale": rationale, "coder": coder, "rule_verdict": row.verdict, "supporting": row.supporting,
             "contradicting": row.contradicting, "model_id": facts["model"],
-            "fingerprint": evidence_fingerprints(evidence, self.codebook).get((hypothesis, informant), ""),
+            # a verdict imported as stale gets a fingerprint no evidence has, so it stays stale
+            "fingerprint": "stale at import" if stale else evidence_fingerprints(evidence, self.codebook).get((hypothesis, informant), ""),
+            "created": created,
         })
         return {"hypothesis": hypothesis, "informant": informant, "researcher_verdict": verdict, "rationale": rationale,
                 "rule_verdict": row.verdict, "reason": row.reason, "coder": coder}
 
     def verdict_notes(self) -> list[tuple[str, str]]:
         """The researcher's verdicts as (name, text) notes for a REFI-QDA export, one per cell."""
-        decided = self.researcher_verdicts()
         return [
-            (f"coder verdict {h} {i}",
-             f"{h}, {i}: {r.verdict} (researcher {r.coder}, {r.created}; rule: {r.rule_verdict}, +{r.supporting} -{r.contradicting}"
-             f"{'; STALE: the evidence has changed since' if r.stale else ''}). Rationale: {r.rationale or '-'}")
-            for (h, i), r in sorted(decided.items())
+            format_note(h, i, r.verdict, coder=r.coder, created=r.created, rule_verdict=r.rule_verdict, supporting=r.supporting,
+                        contradicting=r.contradicting, stale=r.stale, rationale=r.rationale)
+            for (h, i), r in sorted(self.researcher_verdicts().items())
         ]
+
+    def restore_verdicts(self, notes: Sequence[NoteVerdict], where: str) -> tuple[int, list[str]]:
+        """Store verdicts read from an imported project's notes; return (restored, problems).
+
+        A cell the project already has a verdict on keeps it (a different one is reported, never
+        overwritten); a verdict stale at export stays stale; unknown informants and hypotheses are reported.
+        """
+        current = self.store.current_verdicts()
+        known = {h.id for h in self.codebook.hypotheses}
+        restored, problems = 0, []
+        for n in notes:
+            had = current.get((n.informant, n.hypothesis))
+            if had and (had["verdict"], had["rationale"]) == (n.verdict, n.rationale):
+                continue
+            if had:
+                problems.append(f"{where}: kept the project's verdict on {n.hypothesis}, {n.informant} ({had['verdict']}); "
+                                f"the file says {n.verdict}")
+            elif n.hypothesis not in known:
+                problems.append(f"{where}: verdict on unknown hypothesis {n.hypothesis} not restored")
+            else:
+                try:
+                    self._record_verdict(n.informant, n.hypothesis, n.verdict, n.rationale, n.coder, created=n.created, stale=n.stale)
+                except ProjectError as e:
+                    problems.append(f"{where}: verdict on {n.hypothesis}, {n.informant} not restored: {e}")
+                    continue
+                restored += 1
+        return restored, problems

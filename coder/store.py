@@ -626,7 +626,7 @@ class Store:
             c.execute(
                 "INSERT INTO verdicts (informant, hypothesis, verdict, rationale, coder, created, rule_verdict, "
                 "supporting, contradicting, model_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (informant, hypothesis, verdict, record.get("rationale", ""), record["coder"], now(), record["rule_verdict"],
+                (informant, hypothesis, verdict, record.get("rationale", ""), record["coder"], record.get("created") or now(), record["rule_verdict"],
                  record["supporting"], record["contradicting"], record.get("model_id"), record["fingerprint"]),
             )
 

@@ -11,6 +11,8 @@ from coder import Project
 from coder.cli import app
 from coder.errors import CoderError
 
+from .conftest import DATA
+
 
 @pytest.fixture
 def coded(ingested):
@@ -173,3 +175,40 @@ def test_verdict_stale_when_every_decision_is_undone(coded):
     while coded.undo("anna") is not None:
         pass
     assert coded.researcher_verdicts()[("H1", "Lene Kristoffersen")].stale is True
+
+
+def test_verdicts_survive_export_and_import_with_coder_rationale_time_and_staleness(coded, tmp_path, runner):
+    from coder.verdict_notes import format_note, parse_note
+
+    informant = "Lene Kristoffersen"
+    coded.set_verdict(informant, "H3", "partly", "Chikane, men ikke hovedgrunden: (se s. 4); rule: nej.", "anna")
+    coded.set_verdict(informant, "H1", "contradicts", "", "bo")
+    coded.decide(coded.sentences(role="informant")[3].id, "anna", {"h1.council": "supports"})  # H1 is stale now
+    before = coded.researcher_verdicts()
+    assert before[("H1", informant)].stale and not before[("H3", informant)].stale
+    out = tmp_path / "p.qdpx"
+    coded.export_qdpx(out)
+    with Project.init(tmp_path / "again", DATA / "mini-codebook.yaml") as other:
+        warnings = " ".join(other.add_transcripts([out]).warnings)
+    assert "and 2 researcher verdicts are not read by ingest; import them with 'coder import-codings" in warnings
+    args = ["import-codings", str(tmp_path / "again"), str(out), "--coder", "anna", "--user", "anna"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Restored 2 researcher verdict(s)" in result.output and "not imported" not in result.output
+    with Project.open(tmp_path / "again") as other:
+        after = other.researcher_verdicts()
+        for cell in (("H1", informant), ("H3", informant)):
+            b, a = before[cell], after[cell]
+            assert (a.verdict, a.rationale, a.coder, a.created, a.stale) == (b.verdict, b.rationale, b.coder, b.created, b.stale)
+        other.set_verdict(informant, "H3", "supports", "Ændret efter importen.", "carl")
+    # importing again restores nothing twice and never overwrites what the project's researcher set since
+    again = runner.invoke(app, args)
+    assert "Restored" not in again.output
+    assert f"kept the project's verdict on H3, {informant} (supports); the file says partly" in again.output
+    with Project.open(tmp_path / "again") as other:
+        assert other.researcher_verdicts()[("H3", informant)].coder == "carl"
+    # a note edited by hand so that it no longer reads as a verdict is a memo of its own
+    name, text = format_note("H1", informant, "partly", coder="anna", created="2026-12-01T10:00:00+00:00", rule_verdict="supports",
+                             supporting=3, contradicting=0, stale=False, rationale="")
+    assert parse_note(name, text).rationale == "" and parse_note(name, text.replace("partly", "måske")) is None
+    assert parse_note("coder verdict H1 Someone else", text) is None

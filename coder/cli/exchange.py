@@ -43,3 +43,5 @@ def import_codings(
         report = proj.import_codings(file, coder, skip_unknown=skip_unknown, user=user)
     warn(report.problems)
     typer.echo(f"Imported {report.sentences} sentence decisions of {report.documents} documents as coder '{report.coder}'.")
+    if report.verdicts:
+        typer.echo(f"Restored {report.verdicts} researcher verdict(s) from the file's project notes.")

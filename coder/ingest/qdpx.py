@@ -5,7 +5,8 @@ Representation), so a schema deviation is a warning with its line; a file is ref
 part coder reads is broken (a selection without numeric offsets, a missing or non-UTF-8 source
 text), and then the message names the line in project.qde. What coder does not read (picture,
 PDF, audio and video sources and their codings, notes, annotations, coding memos, sets, links) is
-counted in ``skipped``, never dropped silently.
+counted in ``skipped``, never dropped silently; project notes that hold coder's own researcher
+verdicts (`coder.verdict_notes`) are read back into ``verdicts``.
 
 Offsets: text is stored with LF line endings. A source text with Windows line endings (CRLF) is
 read both ways (CRLF as one character, as QualCoder counts, or as two) and the convention under
@@ -31,6 +32,7 @@ from typing import Any
 
 from ..errors import InputFileError
 from ..stance import is_stance, parse_stance
+from ..verdict_notes import NoteVerdict, parse_note
 from .decode import normalise_newlines
 from .zipguard import read_member
 
@@ -57,6 +59,7 @@ class QdpxProject:
     sources: dict[str, str] = field(default_factory=dict)  # name -> text with LF line endings
     cases: dict[str, tuple[str | None, dict[str, str]]] = field(default_factory=dict)  # source name -> (case, variables)
     codings: list[QdpxCoding] = field(default_factory=list)
+    verdicts: list[NoteVerdict] = field(default_factory=list)  # researcher verdicts from coder's project notes
     warnings: list[str] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)  # what coder does not import -> count
 
@@ -134,7 +137,13 @@ class _Reader:
                 source_names[el.get("guid")] = self._text_source(el)
             else:
                 self._other_source(el, _OTHER_SOURCES.get(tag, tag))
-        for kind, tags in (("notes and annotations (Notes)", ("Notes", "Note")), ("sets", ("Sets", "Set")),
+        for note in self.all(root, "Notes", "Note"):
+            verdict = parse_note(note.get("name") or "", note.findtext(f"{self.ns}PlainTextContent") or "")
+            if verdict:
+                self.project.verdicts.append(verdict)
+            else:
+                skipped["notes and annotations (Notes)"] += 1
+        for kind, tags in (("sets", ("Sets", "Set")),
                            ("links", ("Links", "Link")), ("graphs", ("Graphs", "Graph"))):
             skipped[kind] += len(self.all(root, *tags))
         self._cases(source_names)
