@@ -54,7 +54,7 @@ def test_score_secondary_and_one_side_from_evidence():
     assert by_id["H1"].verdict == "partly" and "secondary to H3 (salience 0.33)" in by_id["H1"].reason
     assert by_id["H3"].verdict == "supports" and by_id["H3"].salience == 1.0
     assert by_id["H2"].verdict == "partly" and "nothing supporting genvalg" in by_id["H2"].reason
-    both = ev + [_ev("A", 12, "h2.reelection")]
+    both = ev + [_ev("A", 12, "h2.reelection"), _ev("A", 13, "h2.reelection")]  # both sides, salience 5/6
     assert score_hypotheses(both, {"A": 40}, book, RULES).hypotheses[1].informants[0].verdict == "supports"
 
 
