@@ -14,13 +14,13 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .device import autocast, place_model
 from .errors import CoderError, InputFileError, MissingDependencyError, ModelNotFoundError
-from .ingest import expand_paths, read_transcript, sha256_text
+from .ingest import expand_paths, metadata_for, read_transcript, sha256_text, sidecar_metadata
 from .outputs import atomic_output
 from .windows import turn_windows
 
@@ -38,6 +38,8 @@ class ReadOptions:
     interviewer: tuple[str, ...] = ()
     encoding: str | None = None
     informant_from_filename: bool = False
+    metadata: Path | None = None  # an informant sidecar for all files; else those beside them, as in `coder ingest`
+    sidecar: dict[str, dict[str, Any]] = field(default_factory=dict)  # filled by `run_batch` from the sidecars
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class BatchReport:
     written: tuple[Path, ...] = ()
     skipped: tuple[Path, ...] = ()
     failed: tuple[str, ...] = ()  # one sentence per file that could not be read
+    warnings: tuple[str, ...] = ()  # sidecar entries that name no file
     sentences: int = 0
     seconds: float = 0.0
 
@@ -101,7 +104,7 @@ def score_file(model: CodeModel, device: str, path: Path, options: ReadOptions) 
     from .segment import split_sentences
 
     t = read_transcript(path, interviewer=options.interviewer or None, encoding=options.encoding,
-                        informant_from_filename=options.informant_from_filename)
+                        informant_from_filename=options.informant_from_filename, metadata=metadata_for(options.sidecar, path))
     segments = split_sentences(t)
     questions, last = [], ""
     for turn in t.turns:  # the last interviewer turn before each turn (`Store.interviewer_questions`)
@@ -152,12 +155,14 @@ def run_batch(
     qdpx = [f.name for f in files if f.suffix.lower() == ".qdpx"]
     if qdpx:
         raise InputFileError(f"{qdpx[0]} is a project exchange file; 'coder batch' reads transcripts, so ingest it with 'coder ingest' instead.")
+    sidecar, warnings = sidecar_metadata(files, options.metadata)
+    options = replace(options, sidecar=sidecar)
     out.mkdir(parents=True, exist_ok=True)
     todo, skipped = [], []
     for f in files:
         target = out / shard_name(f)
         (skipped if shard_complete(target, model.id) else todo).append((f, target))
-    report = BatchReport(skipped=tuple(t for _, t in skipped))
+    report = BatchReport(skipped=tuple(t for _, t in skipped), warnings=tuple(warnings))
     started = time.monotonic()
     results = (_ray_results(engine, model, todo, options) if isinstance(engine, RayEngine)
                else _local_results(engine.device, model, todo, options))  # type: ignore[attr-defined]
@@ -175,8 +180,8 @@ def run_batch(
 
 
 def _add(r: BatchReport, *, written: Path | None = None, failed: str | None = None, sentences: int = 0, seconds: float | None = None) -> BatchReport:
-    return BatchReport(r.written + ((written,) if written else ()), r.skipped, r.failed + ((failed,) if failed else ()),
-                       r.sentences + sentences, r.seconds if seconds is None else seconds)
+    return replace(r, written=r.written + ((written,) if written else ()), failed=r.failed + ((failed,) if failed else ()),
+                   sentences=r.sentences + sentences, seconds=r.seconds if seconds is None else seconds)
 
 
 def _local_results(device: str, model: CodeModel, todo: list[tuple[Path, Path]], options: ReadOptions) -> Iterator[Any]:

@@ -11,8 +11,7 @@ from typing import Any
 
 from .codebook import Codebook, load_codebook, parse_codebook
 from .errors import InputFileError, ProjectError
-from .ingest import expand_paths, read_metadata, read_transcript, sha256_text, unmatched_entries
-from .ingest import SIDECAR_NAMES
+from .ingest import expand_paths, metadata_for, read_transcript, sha256_text, sidecar_metadata
 from .project_exchange import ExchangeMixin
 from .project_models import ModelsMixin, PrecodeReport  # noqa: F401  (PrecodeReport is part of the facade's API)
 from .project_review import ReviewMixin
@@ -126,24 +125,12 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin, VerdictsMixin):
         files = [f for f in files if f.suffix.lower() != ".qdpx"]
         if not files:
             return transcripts, []
-        sidecar: dict[str, dict[str, Any]] = {}
-        warnings = []
-        sources = [metadata] if metadata else sorted(
-            {p.parent / n for p in files for n in SIDECAR_NAMES if (p.parent / n).is_file()}
-        )
-        for src in sources:
-            if not src.is_file():
-                raise InputFileError(f"The metadata file {src} does not exist; check the path.")
-            entries = read_metadata(src)
-            names = [n for f in [*files, *src.parent.iterdir()] for n in (f.name, f.stem)]
-            warnings += [f"{src.name}: the entry for '{key}' matches no transcript file; check its file name."
-                         for key in unmatched_entries(entries, names)]
-            sidecar.update(entries)
+        sidecar, warnings = sidecar_metadata(files, metadata)
         return transcripts + [
             read_transcript(
                 f,
                 interviewer=interviewer,
-                metadata=sidecar.get(f.name) or sidecar.get(f.stem),
+                metadata=metadata_for(sidecar, f),
                 informant_from_filename=informant_from_filename,
                 encoding=encoding,
                 skip_bad_cues=skip_bad_cues,

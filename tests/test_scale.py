@@ -139,10 +139,13 @@ def test_scale_batch_shards_resume_and_import_equal_precode(windowed, runner, tm
     folder = str(project.path / "models" / model_id)
     bad = tmp_path / "in" / "broken.txt"
     bad.write_bytes(b"\x00\x01binary")
+    # the informant sidecar beside the files is read as by 'coder ingest'
+    (tmp_path / "in" / "informants.csv").write_text("file,informant\nanna.txt,Anna Andersen\nghost.txt,Nobody\n", encoding="utf-8")
     args = ["batch", str(tmp_path / "in"), "--model", folder]
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "ray"), "--engine", "ray", "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "2 shards written, 0 already complete, 1 files failed" in result.output and "Warning: broken.txt: " in result.output
+    assert "Warning: informants.csv: the entry for 'ghost.txt' matches no transcript file" in result.output
     local = runner.invoke(app, [*args, "--out", str(tmp_path / "local")])
     assert local.exit_code == 0, local.output
     again = runner.invoke(app, [*args, "--out", str(tmp_path / "ray"), "--engine", "ray"])
@@ -152,6 +155,7 @@ def test_scale_batch_shards_resume_and_import_equal_precode(windowed, runner, tm
 
     shards = sorted((tmp_path / "ray").glob("*.parquet"))
     assert [p.name.split(".")[0] for p in shards] == ["anna", "bo"]
+    assert {r["informant"] for r in pq.read_table(shards[0]).to_pylist()} == {"Anna Andersen"}
     for p in shards:
         a, b = pq.read_table(p).to_pylist(), pq.read_table(tmp_path / "local" / p.name).to_pylist()
         assert [r["text"] for r in a] == [r["text"] for r in b] and all(r["model"] == model_id for r in a)

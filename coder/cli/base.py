@@ -27,6 +27,10 @@ app.add_typer(codebook_app, name="codebook")
 
 F = TypeVar("F", bound=Callable[..., Any])
 PROJECT = typer.Argument(..., help="The project folder (created by 'coder init').", show_default=False)
+INTERVIEWER = typer.Option([], "--interviewer", help="Speaker label of the interviewer (repeatable); guessed if not given.")
+METADATA = typer.Option(None, "--metadata", help="Informant sidecar (CSV or YAML keyed by file); informants.csv/yaml beside the files is used automatically.")
+FROM_FILENAME = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene).")
+ENCODING = typer.Option(None, help="Force a text encoding such as cp1252 instead of detecting it.")
 
 
 def _language(value: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .base import PROJECT, command, open_project, warn
+from .base import ENCODING, FROM_FILENAME, INTERVIEWER, METADATA, PROJECT, command, open_project, warn
 
 
 @command()
@@ -27,10 +27,10 @@ def init(
 def ingest(
     project: Path = PROJECT,
     files: list[Path] = typer.Argument(..., help="Transcript files or folders (.txt, .docx, .srt, .vtt, .qdpx).", show_default=False),
-    interviewer: list[str] = typer.Option([], "--interviewer", help="Speaker label of the interviewer (repeatable); guessed if not given."),
-    metadata: Path | None = typer.Option(None, help="Informant sidecar (CSV or YAML keyed by file); informants.csv/yaml beside the files is used automatically."),
-    informant_from_filename: bool = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene)."),
-    encoding: str | None = typer.Option(None, help="Force a text encoding such as cp1252 instead of detecting it."),
+    interviewer: list[str] = INTERVIEWER,
+    metadata: Path | None = METADATA,
+    informant_from_filename: bool = FROM_FILENAME,
+    encoding: str | None = ENCODING,
     skip_bad_cues: bool = typer.Option(False, "--skip-bad-cues", help="Leave out .srt/.vtt cues without a readable timing line (counted in a warning) instead of failing."),
 ) -> None:
     """Add transcripts to the project; original text is stored unchanged and segmented into sentences."""

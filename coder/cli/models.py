@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from .base import PROJECT, command, open_project, warn
+from .base import ENCODING, FROM_FILENAME, INTERVIEWER, METADATA, PROJECT, command, open_project, warn
 
 
 def _settings(
@@ -181,9 +181,10 @@ def batch(
     model: str = typer.Option(..., "--model", help="A model folder (e.g. PROJECT/models/<id>), a shipped model's name, or default.", show_default=False),
     out: Path = typer.Option(..., "--out", help="Folder for the Parquet shards (one per file; existing complete shards are kept).", show_default=False),
     codebook: str = typer.Option("politisk-exit", help="Codebook whose shipped model --model default means."),
-    interviewer: list[str] = typer.Option([], "--interviewer", help="Speaker label of the interviewer (repeatable); guessed if not given."),
-    encoding: str | None = typer.Option(None, help="Force a text encoding such as cp1252 instead of detecting it."),
-    informant_from_filename: bool = typer.Option(False, help="Name each informant after the file name (lene.txt -> Lene)."),
+    interviewer: list[str] = INTERVIEWER,
+    encoding: str | None = ENCODING,
+    informant_from_filename: bool = FROM_FILENAME,
+    metadata: Path | None = METADATA,
     engine: str = ENGINE,
     address: str | None = ADDRESS,
     workers: int = WORKERS,
@@ -195,9 +196,9 @@ def batch(
     from ..engine import make_engine
 
     scorer = make_engine(engine, device=device, address=address, workers=workers, gpus_per_worker=gpus_per_worker)
-    options = ReadOptions(tuple(interviewer), encoding, informant_from_filename)
+    options = ReadOptions(tuple(interviewer), encoding, informant_from_filename, metadata)
     report = run_batch(sources, find_model(model, codebook), out, scorer, options=options, on_document=batch_progress)
-    warn(report.failed)
+    warn([*report.warnings, *report.failed])
     typer.echo(f"{len(report.written)} shards written, {len(report.skipped)} already complete, {len(report.failed)} files failed; "
                f"{report.sentences} sentences in {report.seconds:.1f} s.")
 

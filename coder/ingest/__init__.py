@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ READERS: dict[str, Reader] = {
 }
 SIDECAR_NAMES = ("informants.csv", "informants.yaml", "informants.yml", "metadata.csv", "metadata.yaml")
 
-__all__ = ["READERS", "expand_paths", "read_metadata", "read_transcript", "sha256_text", "unmatched_entries", "TurnSplit", "find_turns"]
+__all__ = ["READERS", "expand_paths", "read_metadata", "read_transcript", "sha256_text", "sidecar_metadata", "unmatched_entries",
+           "TurnSplit", "find_turns", "metadata_for"]
 
 
 def sha256_text(text: str) -> str:
@@ -49,6 +50,30 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     if not out:
         raise InputFileError(f"No transcript files ({', '.join(sorted(READERS))}) found in {', '.join(map(str, paths))}.")
     return out
+
+
+def sidecar_metadata(files: Sequence[Path], metadata: Path | None = None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Informant metadata for ``files``: from ``metadata``, else every sidecar (``SIDECAR_NAMES``) beside them.
+
+    Returns entries keyed by file name or stem (look a file up with `metadata_for`) and a warning
+    per entry that names no file being read nor any file beside its sidecar (usually a typo).
+    """
+    sources = [metadata] if metadata else sorted({p.parent / n for p in files for n in SIDECAR_NAMES if (p.parent / n).is_file()})
+    entries: dict[str, dict[str, Any]] = {}
+    warnings = []
+    for src in sources:
+        if not src.is_file():
+            raise InputFileError(f"The metadata file {src} does not exist; check the path.")
+        found = read_metadata(src)
+        names = [n for f in [*files, *src.parent.iterdir()] for n in (f.name, f.stem)]
+        warnings += [f"{src.name}: the entry for '{key}' matches no transcript file; check its file name."
+                     for key in unmatched_entries(found, names)]
+        entries.update(found)
+    return entries, warnings
+
+
+def metadata_for(entries: Mapping[str, dict[str, Any]], path: Path) -> dict[str, Any] | None:
+    return entries.get(path.name) or entries.get(path.stem)
 
 
 def read_metadata(path: Path) -> dict[str, dict[str, Any]]:
