@@ -16,8 +16,8 @@ from .windows import turn_windows
 
 if TYPE_CHECKING:
     from .codebook import Codebook
-    from .verdict_notes import NoteVerdict
     from .store import Store
+    from .verdict_notes import NoteVerdict
 
 
 @dataclass(frozen=True, slots=True)
