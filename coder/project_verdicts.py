@@ -8,13 +8,15 @@ the verdict stale instead of keeping it silently or dropping it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidRequestError, ProjectError
 from .i18n import Translate, english
 from .score import (INFORMANT_VERDICTS, Evidence, ResearcherVerdict, ScoringRules, decided_hypothesis_verdict,
-                    evidence_fingerprints, informant_reason)
+                    evidence_fingerprints, informant_reason, score_hypotheses)
 from .verdict_notes import NoteVerdict, format_note
 
 if TYPE_CHECKING:
@@ -102,11 +104,15 @@ class VerdictsMixin:
             raise InvalidRequestError("A verdict needs the researcher's name; pass --coder NAME.")
         if hypothesis not in {h.id for h in self.codebook.hypotheses}:
             raise ProjectError(f"No hypothesis '{hypothesis}' in the codebook; use one of {', '.join(h.id for h in self.codebook.hypotheses)}.")
-        source = self.verdict_source()
-        evidence, counts, facts = self.evidence(source)  # type: ignore[attr-defined]
+        try:
+            evidence, counts, facts = self.evidence(self.verdict_source())  # type: ignore[attr-defined]
+        except ProjectError:  # no decisions and no model yet (e.g. just imported): the rule sees no evidence
+            evidence, facts = [], {"model": None}
+            counts = Counter(r.informant or r.document for r in self.store.sentences(role="informant"))
         if informant not in counts:
             raise ProjectError(f"No informant '{informant}' in this project; 'coder verdict list' shows the informants.")
-        scores: Scores = self.score(source)  # type: ignore[attr-defined]
+        rules = replace(ScoringRules.from_mapping(self.codebook.scoring), bootstrap=0)  # the verdict, not its stability
+        scores = score_hypotheses(evidence, counts, self.codebook, rules)
         row = next(i for h in scores.hypotheses if h.id == hypothesis for i in h.informants if i.informant == informant)
         self.store.add_verdict(informant, hypothesis, verdict, {
             "rationale": rationale, "coder": coder, "rule_verdict": row.verdict, "supporting": row.supporting,

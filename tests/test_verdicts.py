@@ -212,3 +212,14 @@ def test_verdicts_survive_export_and_import_with_coder_rationale_time_and_stalen
                              supporting=3, contradicting=0, stale=False, rationale="")
     assert parse_note(name, text).rationale == "" and parse_note(name, text.replace("partly", "måske")) is None
     assert parse_note("coder verdict H1 Someone else", text) is None
+
+
+def test_verdict_restored_into_a_project_without_evidence_yet_turns_stale_once_evidence_arrives(ingested):
+    from coder.verdict_notes import NoteVerdict
+
+    note = NoteVerdict("H3", "Lene Kristoffersen", "partly", "Sekundær.", "anna", "2026-12-01T10:00:00+00:00", False)
+    assert ingested.restore_verdicts([note], "p.qdpx") == (1, [])  # no decisions, no model: nothing to score yet
+    (cell,) = ingested.researcher_verdicts().values()
+    assert (cell.verdict, cell.rule_verdict, cell.stale, cell.created) == ("partly", "no_evidence", False, note.created)
+    ingested.decide(ingested.sentences(role="informant")[0].id, "anna", {"h3.harassment": "supports"})
+    assert ingested.researcher_verdicts()[("H3", "Lene Kristoffersen")].stale
