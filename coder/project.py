@@ -148,7 +148,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin, VerdictsMixin):
             raise InputFileError(f"{path.name} has no text sources, the only kind coder reads (it holds {project.skipped_kinds() or 'nothing else'}).")
         # Said once per file (on its first document): what the file holds that ingest does not take.
         file_notes = [*project.warnings, *project.skipped_summary(path)]
-        held = [f"{len(project.codings)} codings" if project.codings else "", f"{len(project.verdicts)} researcher verdicts" if project.verdicts else ""]
+        held = [f"{len(project.codings)} codings" if project.codings else "", f"{len(project.verdicts)} researcher verdict(s)" if project.verdicts else ""]
         if any(held):
             file_notes.append(f"{path.name}: its {' and '.join(h for h in held if h)} are not read by ingest; "
                               f"import them with 'coder import-codings DIR {path.name} --coder NAME --user USER'")

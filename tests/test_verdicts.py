@@ -190,7 +190,7 @@ def test_verdicts_survive_export_and_import_with_coder_rationale_time_and_stalen
     coded.export_qdpx(out)
     with Project.init(tmp_path / "again", DATA / "mini-codebook.yaml") as other:
         warnings = " ".join(other.add_transcripts([out]).warnings)
-    assert "and 2 researcher verdicts are not read by ingest; import them with 'coder import-codings" in warnings
+    assert "and 2 researcher verdict(s) are not read by ingest; import them with 'coder import-codings" in warnings
     args = ["import-codings", str(tmp_path / "again"), str(out), "--coder", "anna", "--user", "anna"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

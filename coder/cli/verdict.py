@@ -27,7 +27,7 @@ def verdict_list(project: Path = PROJECT, as_json: bool = typer.Option(False, "-
     typer.echo(f"Evidence: {review['source']} (model {review['model'] or 'none'}).")
     for c in review["cells"]:
         mine = f"researcher {c['researcher_verdict']}{' (STALE: evidence changed since)' if c['stale'] else ''}" if c["researcher_verdict"] else "-"
-        typer.echo(f"{c['hypothesis']:<4}{c['informant']:<26}rule {c['rule_verdict']:<12}{mine:<26}+{c['supporting']:<3}-{c['contradicting']:<3}{c['reason']}")
+        typer.echo(f"{c['hypothesis']:<4}{c['informant']:<26}rule {c['rule_verdict']:<12}{mine:<26} +{c['supporting']:<3}-{c['contradicting']:<3}{c['reason']}")
         if c["rationale"]:
             typer.echo(f"{'':<30}rationale: {c['rationale']}")
 
