@@ -35,7 +35,7 @@ from pathlib import Path
 
 from coder.codebook import Codebook, load_codebook
 from coder.ingest import read_transcript
-from coder.score import Evidence, ScoringRules, score_hypotheses
+from coder.score import Evidence, Scores, ScoringRules, score_hypotheses
 from coder.segment import split_sentences
 from coder.spans import map_spans
 from coder.training import find_quotes
@@ -46,9 +46,12 @@ Cells = dict[tuple[str, str], str]  # (hypothesis, informant) -> verdict
 Scorer = Callable[[Codebook, ScoringRules], Cells]
 
 
+def _scores(evidence: list[Evidence], counts: Mapping[str, int], book: Codebook, rules: ScoringRules) -> Scores:
+    return score_hypotheses(evidence, counts, book, replace(rules, bootstrap=0), source="eval", quotes_per_informant=0)
+
+
 def _cells(evidence: list[Evidence], counts: Mapping[str, int], book: Codebook, rules: ScoringRules) -> Cells:
-    scores = score_hypotheses(evidence, counts, book, rules, source="eval", quotes_per_informant=0)
-    return {(h.id, i.informant): i.verdict for h in scores.hypotheses for i in h.informants}
+    return {(h.id, i.informant): i.verdict for h in _scores(evidence, counts, book, rules).hypotheses for i in h.informants}
 
 
 def thesis_scorer() -> tuple[Scorer, Cells]:
@@ -71,7 +74,7 @@ def reader_verdicts(path: Path, files: set[str] | None = None) -> Cells:
             if files is None or Path(r["file"]).stem in files for h, v in r["verdicts"].items()}
 
 
-def gold_scorer(folder: Path, stems: list[str]) -> Scorer:
+def gold_evidence(folder: Path, stems: list[str]) -> tuple[list[Evidence], dict[str, int]]:
     """Every informant sentence of the transcripts, coded by their gold files."""
     evidence, counts = [], {}
     for stem in stems:
@@ -88,7 +91,23 @@ def gold_scorer(folder: Path, stems: list[str]) -> Scorer:
                 for code in sp.codes:
                     evidence.append(Evidence(t.informant, t.name, hash((stem, k)), s.start, s.end, 0, t.text[s.start:s.end],
                                              code, sp.stance or "supports", True))
+    return evidence, counts
+
+
+def gold_scorer(folder: Path, stems: list[str]) -> Scorer:
+    evidence, counts = gold_evidence(folder, stems)
     return lambda book, rules: _cells(evidence, counts, book, rules)
+
+
+def main_reason_agreement(book: Codebook, folder: Path) -> str:
+    """How often the hypothesis with the most supporting sentences (of those a leaver's reason can be) is
+    the blind reader's main reason: what the salience check leans on."""
+    readers = json.loads((folder / "verdicts.json").read_text(encoding="utf-8"))
+    scores = _scores(*gold_evidence(folder, [Path(r["file"]).stem for r in readers]), book, ScoringRules.from_mapping(book.scoring))
+    leave = {h.id for h in book.hypotheses if h.direction == "leave"}
+    strongest = {i.informant: i.context.strongest for h in scores.hypotheses if h.id in leave for i in h.informants}
+    hits = [strongest[r["informant"]] == r["main_reason"] for r in readers if r["main_reason"] in leave]
+    return f"{sum(hits)}/{len(hits)} (informants whose main reason is a leave hypothesis)"
 
 
 def model_scorer(files: list[Path]) -> Scorer:
@@ -181,6 +200,8 @@ def main() -> None:
         k, n = agreement(reader_verdicts(folder / "verdicts-second.json"), reader_verdicts(folder / "verdicts.json", set(stems)))
         second[f"{folder.name} ({len(stems)} interviews)"] = f"{k}/{n} ({k / n:.0%})"
     result["second blind reader vs first reader"] = second
+    result["strongest hypothesis by supporting sentences = the reader's main reason"] = {
+        folder.name: main_reason_agreement(book, folder) for folder in (corpus, ROOT / "data/demo")}
     _print(result, args.json)
 
 
