@@ -32,7 +32,7 @@ def cross_validate(
     ``folds=None`` leaves one group out at a time; ``folds=K`` holds out about 1/K of the groups per
     fold (for recipes too slow to train once per group). ``extra_train`` (e.g. seed data) is added
     to every training fold and never evaluated. Returns per-code and per-group precision/recall/F1
-    with micro and macro averages, plus the pooled probabilities and thresholds.
+    with micro and macro averages, plus the pooled probabilities and thresholds and each example's fold.
     """
     groups = sorted({e.group for e in examples})
     if len(groups) < 2:
@@ -48,7 +48,7 @@ def cross_validate(
         train = [e for e, t in zip(examples, test) if not t] + list(extra_train)
         proba[test], thresholds[test] = _fit_predict(train, [e for e, t in zip(examples, test) if t], codebook, settings, progress)
     return {"protocol": f"{'leave-one-group-out' if folds is None else f'{k}-fold grouped'} over {len(groups)} groups",
-            **score_predictions(Y, proba, thresholds, codebook)}
+            "fold": np.array([fold_of[e.group] for e in examples]), **score_predictions(Y, proba, thresholds, codebook)}
 
 
 def held_out(

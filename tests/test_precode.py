@@ -112,3 +112,17 @@ def test_precode_zero_shot_for_codebook_without_model(use_e5, project, data_dir)
     project.add_transcripts([data_dir / "lene.txt"])
     report = project.precode()  # no project model, no shipped one for 'mini': zero-shot
     assert report.kind == "zeroshot" and set(report.zero_shot) == set(project.codebook.code_ids)
+
+
+def test_precode_grouped_folds_keep_each_group_in_one_fold(seed_file, data_dir):
+    from coder.classify.train import TrainSettings
+    from coder.codebook import load_codebook
+    from coder.evaluation import cross_validate
+    from coder.training import read_seed_jsonl
+
+    book = load_codebook(data_dir / "mini-codebook.yaml")
+    examples = read_seed_jsonl(seed_file, book)
+    r = cross_validate(examples, book, TrainSettings(encoder="tfidf.v1"), folds=3)
+    assert r["protocol"] == "3-fold grouped over 3 groups" and sorted(set(r["fold"])) == [0, 1, 2]
+    fold_of_group = {(e.group, f) for e, f in zip(examples, r["fold"])}
+    assert len(fold_of_group) == len({e.group for e in examples})  # a group is never split between folds

@@ -143,7 +143,7 @@ def evaluate(
     else:
         typer.echo("Error: give a project folder or --data FILE.", err=True)
         raise typer.Exit(2)
-    result = {k: v for k, v in result.items() if k not in ("proba", "thresholds", "y")}
+    result = {k: v for k, v in result.items() if k not in ("proba", "thresholds", "y", "fold")}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
