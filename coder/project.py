@@ -148,9 +148,9 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin, VerdictsMixin):
             raise InputFileError(f"{path.name} has no text sources, the only kind coder reads (it holds {project.skipped_kinds() or 'nothing else'}).")
         # Said once per file (on its first document): what the file holds that ingest does not take.
         file_notes = [*project.warnings, *project.skipped_summary(path)]
-        held = [f"{len(project.codings)} codings" if project.codings else "", f"{len(project.verdicts)} researcher verdict(s)" if project.verdicts else ""]
-        if any(held):
-            file_notes.append(f"{path.name}: its {' and '.join(h for h in held if h)} are not read by ingest; "
+        held = [f"{n} {what}" for n, what in ((len(project.codings), "codings"), (len(project.verdicts), "researcher verdict(s)")) if n]
+        if held:
+            file_notes.append(f"{path.name}: its {' and '.join(held)} are not read by ingest; "
                               f"import them with 'coder import-codings DIR {path.name} --coder NAME --user USER'")
         out = []
         for name, text in project.sources.items():
@@ -201,8 +201,11 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin, VerdictsMixin):
         return IngestReport(tuple(added), tuple(skipped), tuple(warnings))
 
     # -- hypothesis scoring --------------------------------------------------------------------
-    def evidence(self, source: str = "reviewed", coder: str | None = None) -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:
-        """Coded evidence from human reviews, model proposals above threshold, or both.
+    def evidence(
+        self, source: str = "reviewed", coder: str | None = None, *, empty_ok: bool = False
+    ) -> tuple[list[Evidence], dict[str, int], dict[str, Any]]:
+        """Coded evidence from human reviews, model proposals above threshold, or both; with
+        ``empty_ok``, no evidence yet is an empty list instead of a `ProjectError`.
 
         Returns (evidence, informant -> number of informant sentences, facts for the methods text).
         Unreviewed proposals take the stance model's verdict (P(contradicts) >= 0.5), or "supports"
@@ -220,7 +223,7 @@ class Project(ModelsMixin, ReviewMixin, ExchangeMixin, VerdictsMixin):
         if coder is not None and source in ("reviewed", "all"):
             reviewed = {sid: self.store.current_decisions(sid, coder) for sid in self.store.reviewed_ids(coder)}
         model = self.store.latest_model() if source in ("all", "model") else None
-        if source == "reviewed" and not reviewed:
+        if source == "reviewed" and not reviewed and not empty_ok:
             raise ProjectError(
                 f"No reviewed sentences in {self.path} yet; review proposals first, or score the model's "
                 "proposals with --source all (or --source model)."

@@ -8,7 +8,6 @@ the verdict stale instead of keeping it silently or dropping it.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from .codebook import Codebook
     from .score import Scores
     from .store import Store
+
+    Basis = tuple[Scores, dict[tuple[str, str], str], str | None]  # scores, evidence fingerprints, model id
 
 
 class VerdictsMixin:
@@ -41,11 +42,8 @@ class VerdictsMixin:
         rows = self.store.current_verdicts()
         if not rows:
             return {}
-        if evidence is None:
-            try:
-                evidence = self.evidence(self.verdict_source())[0]  # type: ignore[attr-defined]
-            except ProjectError:  # every decision undone since: no evidence, so every verdict is stale
-                evidence = []
+        if evidence is None:  # every decision undone since: no evidence, so every verdict is stale
+            evidence = self.evidence(self.verdict_source(), empty_ok=True)[0]  # type: ignore[attr-defined]
         prints = evidence_fingerprints(evidence, self.codebook)
         return {
             (h, i): ResearcherVerdict(r["verdict"], r["rationale"], r["coder"], r["created"], r["rule_verdict"],
@@ -98,27 +96,29 @@ class VerdictsMixin:
         """Withdraw the researcher's verdict on one cell (the rule's proposal counts again); kept in the audit trail."""
         return self._record_verdict(informant, hypothesis, None, "", coder)
 
+    def _verdict_basis(self) -> Basis:
+        """What a verdict is recorded against: the rule's scores, the cells' evidence fingerprints and the model id.
+        No decisions and no model yet (e.g. just imported): the rule sees no evidence."""
+        evidence, counts, facts = self.evidence(self.verdict_source(), empty_ok=True)  # type: ignore[attr-defined]
+        rules = replace(ScoringRules.from_mapping(self.codebook.scoring), bootstrap=0)  # the verdict, not its stability
+        return score_hypotheses(evidence, counts, self.codebook, rules), evidence_fingerprints(evidence, self.codebook), facts["model"]
+
     def _record_verdict(self, informant: str, hypothesis: str, verdict: str | None, rationale: str, coder: str, *,
-                        created: str | None = None, stale: bool = False) -> dict[str, Any]:
+                        created: str | None = None, stale: bool = False, basis: Basis | None = None) -> dict[str, Any]:
+        """Store one verdict act; ``basis`` (`_verdict_basis`) is passed when recording many on unchanged evidence."""
         if not coder.strip():
             raise InvalidRequestError("A verdict needs the researcher's name; pass --coder NAME.")
         if hypothesis not in {h.id for h in self.codebook.hypotheses}:
             raise ProjectError(f"No hypothesis '{hypothesis}' in the codebook; use one of {', '.join(h.id for h in self.codebook.hypotheses)}.")
-        try:
-            evidence, counts, facts = self.evidence(self.verdict_source())  # type: ignore[attr-defined]
-        except ProjectError:  # no decisions and no model yet (e.g. just imported): the rule sees no evidence
-            evidence, facts = [], {"model": None}
-            counts = Counter(r.informant or r.document for r in self.store.sentences(role="informant"))
-        if informant not in counts:
+        scores, prints, model_id = basis or self._verdict_basis()
+        row = next((i for h in scores.hypotheses if h.id == hypothesis for i in h.informants if i.informant == informant), None)
+        if row is None:
             raise ProjectError(f"No informant '{informant}' in this project; 'coder verdict list' shows the informants.")
-        rules = replace(ScoringRules.from_mapping(self.codebook.scoring), bootstrap=0)  # the verdict, not its stability
-        scores = score_hypotheses(evidence, counts, self.codebook, rules)
-        row = next(i for h in scores.hypotheses if h.id == hypothesis for i in h.informants if i.informant == informant)
         self.store.add_verdict(informant, hypothesis, verdict, {
             "rationale": rationale, "coder": coder, "rule_verdict": row.verdict, "supporting": row.supporting,
-            "contradicting": row.contradicting, "model_id": facts["model"],
+            "contradicting": row.contradicting, "model_id": model_id,
             # a verdict imported as stale gets a fingerprint no evidence has, so it stays stale
-            "fingerprint": "stale at import" if stale else evidence_fingerprints(evidence, self.codebook).get((hypothesis, informant), ""),
+            "fingerprint": "stale at import" if stale else prints.get((hypothesis, informant), ""),
             "created": created,
         })
         return {"hypothesis": hypothesis, "informant": informant, "researcher_verdict": verdict, "rationale": rationale,
@@ -136,10 +136,11 @@ class VerdictsMixin:
         """Store verdicts read from an imported project's notes; return (restored, problems).
 
         A cell the project already has a verdict on keeps it (a different one is reported, never
-        overwritten); a verdict stale at export stays stale; unknown informants and hypotheses are reported.
+        overwritten); a verdict stale at export stays stale; one `_record_verdict` refuses (an unknown
+        informant or hypothesis) is reported.
         """
         current = self.store.current_verdicts()
-        known = {h.id for h in self.codebook.hypotheses}
+        basis = self._verdict_basis() if notes else None  # restoring verdicts does not change the evidence
         restored, problems = 0, []
         for n in notes:
             had = current.get((n.informant, n.hypothesis))
@@ -148,11 +149,10 @@ class VerdictsMixin:
             if had:
                 problems.append(f"{where}: kept the project's verdict on {n.hypothesis}, {n.informant} ({had['verdict']}); "
                                 f"the file says {n.verdict}")
-            elif n.hypothesis not in known:
-                problems.append(f"{where}: verdict on unknown hypothesis {n.hypothesis} not restored")
             else:
                 try:
-                    self._record_verdict(n.informant, n.hypothesis, n.verdict, n.rationale, n.coder, created=n.created, stale=n.stale)
+                    self._record_verdict(n.informant, n.hypothesis, n.verdict, n.rationale, n.coder, created=n.created, stale=n.stale,
+                                        basis=basis)
                 except ProjectError as e:
                     problems.append(f"{where}: verdict on {n.hypothesis}, {n.informant} not restored: {e}")
                     continue
