@@ -143,6 +143,12 @@ def test_issue_13_review_script_has_no_hard_coded_text():
     assert used == set(JS_MESSAGES)  # every key the script asks for is in the catalogue, none unused
 
 
+def test_issue_13_shared_page_script_has_no_hard_coded_text():
+    """page.js (texts and API calls for every page script) holds only header names, a method and a MIME type."""
+    _, texts = _literals("page.js")
+    assert texts and not [t for t in texts if re.search(r"[A-Za-zæøåÆØÅ]\s+[A-Za-zæøåÆØÅ]|[æøåÆØÅ]", t)]
+
+
 def test_issue_13_verdicts_script_has_no_hard_coded_text():
     """verdicts.js's literals are keys, ids, classes and URLs (no two words in a row, no non-ASCII
     letters); its texts are the page's messages, the verdict words looked up by verdict id."""

@@ -3,8 +3,7 @@
   const root = document.querySelector(".review");
   const coder = root.dataset.coder, strategy = root.dataset.strategy;
   // Every text shown comes from the server's catalogue in the page's language (issue 13.14).
-  const messages = JSON.parse(root.dataset.messages);
-  const t = (key, values = {}) => messages[key].replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
+  const {t, call} = coderPage(root);
   const buttons = [...document.querySelectorAll("button.code")];
   const keyOf = Object.fromEntries(buttons.map(b => [b.querySelector("kbd").textContent, b]));
   const $ = id => document.getElementById(id);
@@ -45,13 +44,6 @@
     const current = Object.keys(item.current || {});
     selected = new Map((current.length ? current : item.preselected).map(c => [c, (item.current || {})[c] || "supports"]));
     last = null; render();
-  }
-
-  async function call(url, body) {
-    const res = await fetch(url, body ? {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)} : {});
-    const data = await res.json();
-    if (!data.ok) throw new Error(data.error);
-    return data;
   }
 
   async function next(sentence) {

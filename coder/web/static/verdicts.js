@@ -3,9 +3,8 @@
   const root = document.querySelector(".verdicts");
   const coder = root.dataset.coder;
   const $ = id => document.getElementById(id);
-  // Every text comes from the page (data-messages, in the server's language); verdict ids are keys too.
-  const messages = JSON.parse(root.dataset.messages);
-  const t = (key, values = {}) => messages[key].replace(/%\((\w+)\)s/g, (_, name) => String(values[name]));
+  // Every text comes from the page (page.js); verdict ids are keys too.
+  const {t, call} = coderPage(root);
   const word = verdict => t("v_" + verdict);
   const KEYS = {"1": "supports", "2": "partly", "3": "contradicts", "4": "no_evidence"};
   let review = null, open = null, busy = false;
@@ -79,13 +78,6 @@
       }
     }
     $("evidence").replaceChildren(...(parts.length ? parts : [el("p", t("no_coded_evidence"))]));
-  }
-
-  async function call(url, body) {
-    const res = await fetch(url, body ? {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)} : {});
-    const data = await res.json();
-    if (!data.ok) throw new Error(data.error);
-    return data;
   }
 
   async function decide(verdict) {
